@@ -1,0 +1,6 @@
+"""Shared fixtures: each fixture family lives in its own module under tests/fixtures/."""
+
+pytest_plugins = [
+    "tests.fixtures.sandbox",
+    "tests.fixtures.platform",
+]
