@@ -1,0 +1,70 @@
+"""Sandbox settings read from the environment (ports, state dir, timings, seed)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Seconds an ECS instance spends in each transitional state."""
+
+    name: str
+    pending_s: float
+    starting_s: float
+    stopping_s: float
+
+
+TIMINGS = {
+    "fast": Timings("fast", pending_s=0.1, starting_s=0.2, stopping_s=0.2),
+    "demo": Timings("demo", pending_s=2.0, starting_s=4.0, stopping_s=3.0),
+}
+
+
+class SettingsError(ValueError):
+    """An environment variable of the sandbox has an unusable value."""
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    http_port: int
+    kube_port: int
+    dns_port: int
+    state_dir: Path
+    timings: Timings
+    seed: int
+    tick_ms: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = Path(os.environ.get("YUNFLEET_HOME") or ".yunfleet")
+        state_dir = Path(os.environ.get("SANDBOX_STATE_DIR") or home / "sandbox").absolute()
+        timings_name = os.environ.get("SANDBOX_TIMINGS", "demo").strip() or "demo"
+        if timings_name not in TIMINGS:
+            raise SettingsError(f"SANDBOX_TIMINGS must be one of {', '.join(TIMINGS)}, got {timings_name!r}")
+        tick_ms = _int_env("SANDBOX_TICK_MS", 100)
+        if tick_ms < 10:
+            raise SettingsError(f"SANDBOX_TICK_MS must be at least 10, got {tick_ms}")
+        return cls(
+            host=os.environ.get("SANDBOX_HOST", "127.0.0.1").strip() or "127.0.0.1",
+            http_port=_int_env("SANDBOX_HTTP_PORT", 8470),
+            kube_port=_int_env("SANDBOX_KUBE_PORT", 8471),
+            dns_port=_int_env("SANDBOX_DNS_PORT", 8453),
+            state_dir=state_dir,
+            timings=TIMINGS[timings_name],
+            seed=_int_env("SANDBOX_SEED", 0),
+            tick_ms=tick_ms,
+        )

@@ -1,0 +1,1 @@
+"""Request plumbing shared by the simulated products: signatures, errors, dispatch, limits."""
