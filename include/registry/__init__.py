@@ -1,0 +1,24 @@
+"""The fleet registry and audit store: SQLAlchemy models, Alembic migrations, typed access."""
+
+from include.registry.crypto import CredentialCipher
+from include.registry.db import create_registry_engine, migrate
+from include.registry.store import (
+    CapacityRecord,
+    ClusterRecord,
+    DnsOwnershipRecord,
+    FleetRegistry,
+    NodePoolRecord,
+    ZoneStateRecord,
+)
+
+__all__ = [
+    "CapacityRecord",
+    "ClusterRecord",
+    "CredentialCipher",
+    "DnsOwnershipRecord",
+    "FleetRegistry",
+    "NodePoolRecord",
+    "ZoneStateRecord",
+    "create_registry_engine",
+    "migrate",
+]

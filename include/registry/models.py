@@ -1,0 +1,150 @@
+"""SQLAlchemy 2.x models of the fleet registry and the audit store.
+
+The schema is owned by the Alembic migrations in ``include/registry/migrations``; these models
+mirror it (a test compares the two). ``audit_events`` is a contract (ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Cluster(Base):
+    """One managed Kubernetes cluster: what was asked for, where it stands, how to reach it."""
+
+    __tablename__ = "clusters"
+    __table_args__ = (UniqueConstraint("name", name="uq_clusters_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(63))
+    region_id: Mapped[str] = mapped_column(String(64))
+    domain: Mapped[str] = mapped_column(String(253))
+    state: Mapped[str] = mapped_column(String(32), default="requested")
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    endpoints: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ca_cert: Mapped[str | None] = mapped_column(Text, nullable=True)
+    credentials_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    ticket_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    node_pools: Mapped[list[NodePool]] = relationship(
+        back_populates="cluster", cascade="all, delete-orphan", order_by="NodePool.id"
+    )
+
+
+class NodePool(Base):
+    """A node pool's bounds and desired size in one zone."""
+
+    __tablename__ = "node_pools"
+    __table_args__ = (
+        UniqueConstraint("cluster_id", "name", "zone_id", name="uq_node_pools_cluster_name_zone"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(
+        ForeignKey("clusters.id", ondelete="CASCADE", name="fk_node_pools_cluster_id"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(63))
+    zone_id: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32), default="worker")
+    instance_type: Mapped[str] = mapped_column(String(64))
+    min_size: Mapped[int] = mapped_column(Integer, default=0)
+    max_size: Mapped[int] = mapped_column(Integer, default=0)
+    desired_size: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    cluster: Mapped[Cluster] = relationship(back_populates="node_pools")
+
+
+class ZoneState(Base):
+    """Health state of an availability zone, fleet-wide (scope "") or for one cluster."""
+
+    __tablename__ = "zone_states"
+
+    scope: Mapped[str] = mapped_column(String(63), primary_key=True, default="")
+    zone_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    state: Mapped[str] = mapped_column(String(32), default="healthy")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class CapacityHistory(Base):
+    """One capacity decision or observation (pod, node or zone tier)."""
+
+    __tablename__ = "capacity_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cluster: Mapped[str] = mapped_column(String(63), index=True)
+    observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    tier: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(String(253))
+    zone_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    current: Mapped[int] = mapped_column(Integer)
+    desired: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DnsOwnership(Base):
+    """A DNS record Yunfleet created and therefore may change or delete."""
+
+    __tablename__ = "dns_ownership"
+    __table_args__ = (
+        UniqueConstraint("domain", "rr", "record_type", "value", name="uq_dns_ownership_record"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    domain: Mapped[str] = mapped_column(String(253))
+    rr: Mapped[str] = mapped_column(String(253))
+    record_type: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(512))
+    record_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    owner: Mapped[str] = mapped_column(String(253))
+    cluster: Mapped[str | None] = mapped_column(String(63), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class AuditEvent(Base):
+    """One mutating cloud or Kubernetes call (or one dry-run action). Contract: ARCHITECTURE.md."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    dag_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    task_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    map_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    try_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ticket_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    actor: Mapped[str | None] = mapped_column(String(250), nullable=True)
+    cluster: Mapped[str | None] = mapped_column(String(63), nullable=True, index=True)
+    product: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(128))
+    target: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    outcome: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    cloud_request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
