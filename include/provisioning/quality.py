@@ -76,7 +76,7 @@ def _request_expectations(request: ProvisionRequest) -> list[Any]:
     return [
         gxe.ExpectColumnValuesToBeInSet(column="zone", value_set=list(request.zones)),
         gxe.ExpectColumnValuesToNotBeNull(column="instance_type"),
-        gxe.ExpectColumnValuesToMatchRegex(column="pool", regex=r"^[a-z]([a-z0-9-]*[a-z0-9])?$"),
+        gxe.ExpectColumnValuesToMatchRegex(column="pool", regex=r"^[a-z](?:[a-z0-9-]*[a-z0-9])?$"),
         gxe.ExpectColumnValuesToBeBetween(column="max_size", min_value=1, max_value=MAX_POOL_SIZE),
         gxe.ExpectColumnValuesToBeBetween(column="min_size", min_value=0, max_value=MAX_POOL_SIZE),
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(
