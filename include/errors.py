@@ -232,3 +232,7 @@ def translate_sdk_error(exc: BaseException, *, product: str, action: str, state_
         action=action,
         retry_after=facts.retry_after,
     )
+
+
+class NotOwnedError(PermanentCloudError):
+    """A resource exists but Yunfleet does not own it, so it will not be changed."""

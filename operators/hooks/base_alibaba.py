@@ -42,6 +42,18 @@ def _snake(action: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", action).lower()
 
 
+def _sdk_method(client: Any, action: str) -> Any:
+    """The client's ``<action>_with_options`` method (SDK names fold acronyms: ``tcplistener``)."""
+    method = getattr(client, f"{_snake(action)}_with_options", None)
+    if method is None:
+        wanted = f"{action.lower()}withoptions"
+        names = [n for n in dir(client) if n.endswith("_with_options") and n.replace("_", "") == wanted]
+        if not names:
+            raise ConfigurationError(f"the {type(client).__module__} SDK has no action {action!r}")
+        method = getattr(client, names[0])
+    return method
+
+
 def _drop_proxies_for_loopback() -> None:
     """The SDK sends even loopback traffic through HTTP(S)_PROXY; a loopback endpoint must not."""
     with _PROXY_LOCK:
@@ -266,7 +278,7 @@ class AlibabaCloudBaseHook(BaseHook):
             )
             return None
         client = self.get_client(product)
-        method = getattr(client, f"{_snake(action)}_with_options")
+        method = _sdk_method(client, action)
         runtime = self._runtime()
 
         def once() -> Any:
@@ -307,6 +319,23 @@ class AlibabaCloudBaseHook(BaseHook):
                 cloud_request_id=body.get("RequestId"),
             )
         return body
+
+    def wait_for(
+        self,
+        waiter_name: str,
+        *,
+        poll_interval: float | None = None,
+        max_attempts: int | None = None,
+        **args: Any,
+    ) -> Any:
+        """Run this product's waiter ``waiter_name`` (``waiters/<product>.json``); return its last result."""
+        from operators.waiters import load_waiter, wait
+
+        waiter = load_waiter(self.product, waiter_name)
+        operation = getattr(self, waiter.operation)
+        return wait(
+            waiter, lambda: operation(**args), poll_interval=poll_interval, max_attempts=max_attempts
+        ).result
 
     # UI ---------------------------------------------------------------------------------------
 

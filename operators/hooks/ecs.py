@@ -1,0 +1,429 @@
+"""ECS hook: instances for node pools, security groups, stock; batched, paged, idempotent."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from include.errors import ConfigurationError
+from operators.hooks.base_alibaba import AlibabaCloudBaseHook
+
+TAG_CLUSTER = "yunfleet:cluster"
+TAG_ROLE = "yunfleet:role"
+TAG_NODE_POOL = "yunfleet:node-pool"
+ROLES = ("control-plane", "worker", "apiserver-lb", "service-lb")
+#: Instances in these states still count as present for "ensure" semantics.
+LIVE_STATES = frozenset({"Pending", "Starting", "Running", "Stopping", "Stopped"})
+DESCRIBE_BATCH = 100
+RUN_BATCH = 100
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _tags_param(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    if len(tags) > 20:
+        raise ConfigurationError(f"at most 20 tags per resource, got {len(tags)}")
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def _tags_of(raw: Mapping[str, Any]) -> dict[str, str]:
+    return {t.get("TagKey", ""): t.get("TagValue", "") for t in (raw.get("Tags") or {}).get("Tag", [])}
+
+
+@dataclass(frozen=True)
+class EcsInstance:
+    """An ECS instance as Yunfleet needs it."""
+
+    instance_id: str
+    name: str
+    status: str
+    zone_id: str
+    instance_type: str
+    private_ip: str | None
+    vswitch_id: str | None
+    tags: dict[str, str] = field(default_factory=dict)
+    creation_time: str | None = None
+
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any]) -> EcsInstance:
+        vpc = raw.get("VpcAttributes") or {}
+        ips = (vpc.get("PrivateIpAddress") or {}).get("IpAddress") or []
+        return cls(
+            instance_id=raw["InstanceId"],
+            name=raw.get("InstanceName", ""),
+            status=raw.get("Status", ""),
+            zone_id=raw.get("ZoneId", ""),
+            instance_type=raw.get("InstanceType", ""),
+            private_ip=ips[0] if ips else None,
+            vswitch_id=vpc.get("VSwitchId"),
+            tags=_tags_of(raw),
+            creation_time=raw.get("CreationTime"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """What a node pool (or the control plane) needs in one zone."""
+
+    cluster: str
+    role: str
+    count: int
+    zone_id: str
+    vswitch_id: str
+    instance_type: str
+    image_id: str
+    security_group_id: str
+    node_pool: str | None = None
+    name_prefix: str | None = None
+    user_data: str | None = None
+    system_disk_category: str | None = None
+    system_disk_size: int | None = None
+    extra_tags: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ConfigurationError(f"role must be one of {list(ROLES)}, got {self.role!r}")
+        if self.count < 0:
+            raise ConfigurationError(f"count must be >= 0, got {self.count}")
+        for name in ("cluster", "zone_id", "vswitch_id", "instance_type", "image_id", "security_group_id"):
+            if not getattr(self, name):
+                raise ConfigurationError(f"instance spec needs {name}")
+
+    @property
+    def tags(self) -> dict[str, str]:
+        tags = {TAG_CLUSTER: self.cluster, TAG_ROLE: self.role, **dict(self.extra_tags)}
+        if self.node_pool:
+            tags[TAG_NODE_POOL] = self.node_pool
+        return tags
+
+    @property
+    def pool_label(self) -> str:
+        return self.node_pool or self.role
+
+
+@dataclass(frozen=True)
+class EnsureInstancesResult:
+    instance_ids: list[str]
+    created_ids: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"instance_ids": self.instance_ids, "created_ids": self.created_ids}
+
+
+@dataclass(frozen=True)
+class SecurityRule:
+    """One ingress rule (ECS ``Permissions.N``)."""
+
+    ip_protocol: str
+    port_range: str
+    source_cidr_ip: str | None = None
+    source_group_id: str | None = None
+    policy: str = "accept"
+    priority: int = 1
+    description: str | None = None
+
+    def key(self) -> tuple[str, str, str, str, str]:
+        return (
+            self.ip_protocol.upper(),
+            self.port_range,
+            self.source_cidr_ip or "",
+            self.source_group_id or "",
+            self.policy.lower(),
+        )
+
+    def to_api(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "IpProtocol": self.ip_protocol.upper(),
+            "PortRange": self.port_range,
+            "Policy": self.policy,
+            "Priority": str(self.priority),
+        }
+        if self.source_cidr_ip:
+            out["SourceCidrIp"] = self.source_cidr_ip
+        if self.source_group_id:
+            out["SourceGroupId"] = self.source_group_id
+        if self.description:
+            out["Description"] = self.description
+        return out
+
+
+class EcsHook(AlibabaCloudBaseHook):
+    """Interact with Alibaba Cloud ECS (API 2014-05-26) in Yunfleet's terms."""
+
+    product = "ecs"
+
+    def _request(self, name: str, params: Mapping[str, Any]) -> Any:
+        body = {"RegionId": self.conn_config.region_id, **{k: v for k, v in params.items() if v is not None}}
+        return getattr(self.models(), f"{name}Request")().from_map(body)
+
+    # reads --------------------------------------------------------------------------------
+
+    def describe_instances(
+        self,
+        *,
+        instance_ids: Sequence[str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        zone_id: str | None = None,
+        status: str | None = None,
+    ) -> list[EcsInstance]:
+        """DescribeInstances, 100 ids per call and 100 per page, filters combined with AND."""
+        filters: dict[str, Any] = {"ZoneId": zone_id, "Status": status}
+        if tags:
+            filters["Tag"] = _tags_param(tags)
+        if instance_ids is not None:
+            ids = list(dict.fromkeys(instance_ids))
+            found: list[EcsInstance] = []
+            for batch in _chunks(ids, DESCRIBE_BATCH):
+                found.extend(self._describe_pages({**filters, "InstanceIds": json.dumps(batch)}))
+            return found
+        return list(self._describe_pages(filters))
+
+    def _describe_pages(self, filters: Mapping[str, Any]) -> Iterator[EcsInstance]:
+        page = 1
+        seen = 0
+        while True:
+            body = self.invoke(
+                "DescribeInstances",
+                self._request("DescribeInstances", {**filters, "PageNumber": page, "PageSize": 100}),
+            )
+            assert body is not None
+            items = (body.get("Instances") or {}).get("Instance") or []
+            for raw in items:
+                yield EcsInstance.from_api(raw)
+            seen += len(items)
+            total = int(body.get("TotalCount") or 0)
+            if not items or seen >= total or len(items) < 100:
+                return
+            page += 1
+
+    def list_cluster_instances(
+        self,
+        cluster: str,
+        *,
+        role: str | None = None,
+        node_pool: str | None = None,
+        zone_id: str | None = None,
+        live_only: bool = True,
+    ) -> list[EcsInstance]:
+        """Instances tagged for ``cluster`` (optionally one role / pool / zone)."""
+        tags = {TAG_CLUSTER: cluster}
+        if role:
+            tags[TAG_ROLE] = role
+        if node_pool:
+            tags[TAG_NODE_POOL] = node_pool
+        found = self.describe_instances(tags=tags, zone_id=zone_id)
+        return [i for i in found if i.status in LIVE_STATES] if live_only else found
+
+    def get_instance_statuses(self, instance_ids: Sequence[str]) -> dict[str, str]:
+        """{instance id: status}; ids that do not exist are absent."""
+        return {i.instance_id: i.status for i in self.describe_instances(instance_ids=instance_ids)}
+
+    def describe_instances_for_waiter(self, instance_ids: Sequence[str]) -> dict[str, Any]:
+        """Waiter operation: the status of every id asked for (``Missing`` when it does not exist)."""
+        statuses = self.get_instance_statuses(instance_ids)
+        return {"Instances": [{"InstanceId": i, "Status": statuses.get(i, "Missing")} for i in instance_ids]}
+
+    def available_stock(self, zone_id: str, instance_type: str) -> str:
+        """Stock status of ``instance_type`` in ``zone_id`` (``WithStock``, ``WithoutStock``, ...)."""
+        body = self.invoke(
+            "DescribeAvailableResource",
+            self._request(
+                "DescribeAvailableResource",
+                {"DestinationResource": "InstanceType", "ZoneId": zone_id, "InstanceType": instance_type},
+            ),
+        )
+        assert body is not None
+        for zone in (body.get("AvailableZones") or {}).get("AvailableZone") or []:
+            for resource in (zone.get("AvailableResources") or {}).get("AvailableResource") or []:
+                for supported in (resource.get("SupportedResources") or {}).get("SupportedResource") or []:
+                    if supported.get("Value") == instance_type:
+                        return str(supported.get("StatusCategory") or supported.get("Status") or "Unknown")
+        return "WithoutStock"
+
+    # instances ----------------------------------------------------------------------------
+
+    def run_instances(self, spec: InstanceSpec, amount: int, *, client_token: str) -> list[str]:
+        """RunInstances for ``amount`` (1-100) instances of ``spec`` with a ClientToken."""
+        if not 1 <= amount <= RUN_BATCH:
+            raise ConfigurationError(f"RunInstances amount must be 1-{RUN_BATCH}, got {amount}")
+        name = f"{spec.name_prefix or f'{spec.cluster}-{spec.pool_label}'}-"
+        params: dict[str, Any] = {
+            "ZoneId": spec.zone_id,
+            "VSwitchId": spec.vswitch_id,
+            "InstanceType": spec.instance_type,
+            "ImageId": spec.image_id,
+            "SecurityGroupId": spec.security_group_id,
+            "Amount": amount,
+            "InstanceName": name,
+            "UniqueSuffix": True,
+            "UserData": spec.user_data,
+            "ClientToken": client_token,
+            "Tag": _tags_param(spec.tags),
+        }
+        if spec.system_disk_category or spec.system_disk_size:
+            params["SystemDisk"] = {"Category": spec.system_disk_category, "Size": spec.system_disk_size}
+        body = self.invoke(
+            "RunInstances",
+            self._request("RunInstances", params),
+            mutating=True,
+            target=f"{spec.cluster}/{spec.pool_label}/{spec.zone_id}",
+            cluster=spec.cluster,
+        )
+        if body is None:  # dry run
+            return []
+        return list((body.get("InstanceIdSets") or {}).get("InstanceIdSet") or [])
+
+    def ensure_instances(self, spec: InstanceSpec) -> EnsureInstancesResult:
+        """Make ``spec.count`` live instances exist for this pool and zone; never create twice.
+
+        Looks up the pool's instances by tag first and creates only the shortfall, in batches of
+        100, each with a ClientToken derived from the task and from what is being asked for. A
+        retried task therefore either finds the instances or re-sends the same token.
+        """
+        existing = self.list_cluster_instances(
+            spec.cluster, role=spec.role, node_pool=spec.node_pool, zone_id=spec.zone_id
+        )
+        ids = sorted(i.instance_id for i in existing)
+        created: list[str] = []
+        shortfall = spec.count - len(ids)
+        offset = len(ids)
+        while shortfall > 0:
+            amount = min(shortfall, RUN_BATCH)
+            intent = f"run-instances:{spec.cluster}:{spec.pool_label}:{spec.zone_id}:{offset}+{amount}"
+            new_ids = self.run_instances(spec, amount, client_token=self.client_token(intent))
+            if not new_ids and self.dry_run:
+                break
+            created.extend(new_ids)
+            offset += amount
+            shortfall -= amount
+        return EnsureInstancesResult(instance_ids=sorted(ids + created), created_ids=created)
+
+    def delete_instances(self, instance_ids: Iterable[str], *, cluster: str | None = None) -> list[str]:
+        """Release instances (forced), 100 per call; ids already gone are skipped. Returns deleted ids."""
+        wanted = list(dict.fromkeys(instance_ids))
+        present = [
+            i.instance_id for i in self.describe_instances(instance_ids=wanted) if i.status in LIVE_STATES
+        ]
+        for batch in _chunks(present, 100):
+            self.invoke(
+                "DeleteInstances",
+                self._request(
+                    "DeleteInstances",
+                    {
+                        "InstanceId": batch,
+                        "Force": True,
+                        "ClientToken": self.client_token("delete-instances:" + ",".join(batch)),
+                    },
+                ),
+                mutating=True,
+                target=",".join(batch),
+                cluster=cluster or self.cluster,
+            )
+        return present
+
+    # security groups ----------------------------------------------------------------------
+
+    def find_security_group(self, cluster: str, name: str, vpc_id: str | None = None) -> str | None:
+        body = self.invoke(
+            "DescribeSecurityGroups",
+            self._request(
+                "DescribeSecurityGroups",
+                {
+                    "VpcId": vpc_id,
+                    "SecurityGroupName": name,
+                    "Tag": _tags_param({TAG_CLUSTER: cluster}),
+                    "PageSize": 50,
+                },
+            ),
+        )
+        assert body is not None
+        groups = (body.get("SecurityGroups") or {}).get("SecurityGroup") or []
+        matches = [g["SecurityGroupId"] for g in groups if g.get("SecurityGroupName") == name]
+        return sorted(matches)[0] if matches else None
+
+    def security_group_rules(self, security_group_id: str) -> set[tuple[str, str, str, str, str]]:
+        body = self.invoke(
+            "DescribeSecurityGroupAttribute",
+            self._request(
+                "DescribeSecurityGroupAttribute",
+                {"SecurityGroupId": security_group_id, "Direction": "ingress"},
+            ),
+        )
+        assert body is not None
+        perms = (body.get("Permissions") or {}).get("Permission") or []
+        return {
+            SecurityRule(
+                ip_protocol=p.get("IpProtocol", ""),
+                port_range=p.get("PortRange", ""),
+                source_cidr_ip=p.get("SourceCidrIp") or None,
+                source_group_id=p.get("SourceGroupId") or None,
+                policy=p.get("Policy") or "accept",
+            ).key()
+            for p in perms
+        }
+
+    def ensure_security_group(
+        self, *, cluster: str, name: str, vpc_id: str | None, rules: Sequence[SecurityRule]
+    ) -> dict[str, Any]:
+        """Find (by tag and name) or create the cluster's security group, then add missing rules."""
+        group_id = self.find_security_group(cluster, name, vpc_id)
+        created = False
+        if group_id is None:
+            body = self.invoke(
+                "CreateSecurityGroup",
+                self._request(
+                    "CreateSecurityGroup",
+                    {
+                        "VpcId": vpc_id,
+                        "SecurityGroupName": name,
+                        "Description": f"yunfleet cluster {cluster}",
+                        "SecurityGroupType": "normal",
+                        "ClientToken": self.client_token(f"create-security-group:{cluster}:{name}"),
+                        "Tag": _tags_param({TAG_CLUSTER: cluster}),
+                    },
+                ),
+                mutating=True,
+                target=name,
+                cluster=cluster,
+            )
+            if body is None:  # dry run: nothing exists to add rules to
+                return {"security_group_id": None, "created": True, "rules_added": len(rules)}
+            group_id, created = body["SecurityGroupId"], True
+        present = set() if created else self.security_group_rules(group_id)
+        missing = [r for r in rules if r.key() not in present]
+        for start in range(0, len(missing), 100):
+            batch = missing[start : start + 100]
+            self.invoke(
+                "AuthorizeSecurityGroup",
+                self._request(
+                    "AuthorizeSecurityGroup",
+                    {
+                        "SecurityGroupId": group_id,
+                        "Permissions": [r.to_api() for r in batch],
+                        "ClientToken": self.client_token(
+                            f"authorize:{group_id}:" + ";".join("|".join(r.key()) for r in batch)
+                        )[:64],
+                    },
+                ),
+                mutating=True,
+                target=group_id,
+                cluster=cluster,
+            )
+        return {"security_group_id": group_id, "created": created, "rules_added": len(missing)}
+
+    def delete_security_group(self, security_group_id: str, *, cluster: str | None = None) -> None:
+        self.invoke(
+            "DeleteSecurityGroup",
+            self._request("DeleteSecurityGroup", {"SecurityGroupId": security_group_id}),
+            mutating=True,
+            target=security_group_id,
+            cluster=cluster or self.cluster,
+        )

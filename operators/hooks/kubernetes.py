@@ -1,0 +1,503 @@
+"""Fleet Kubernetes hook: reach any registered cluster by name, with audited mutating helpers.
+
+Built on the cncf-kubernetes ``KubernetesHook`` (its cached typed clients and client-side request
+timeout) with ``get_conn`` replaced: the API server URL comes from the ``alibaba_cloud``
+connection's ``kube_server_template`` (default ``https://api.{cluster}.{domain}:6443``), the CA
+from its ``kube_ca_file`` or the registry, the admin bearer token from the registry (decrypted
+with the Fernet key). Hook arguments win over both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from kubernetes.utils import parse_quantity
+
+from include.audit import Redactor
+from include.errors import (
+    CloudError,
+    CloudTimeoutError,
+    ConfigurationError,
+    PermanentCloudError,
+    ResourceNotFoundError,
+    ThrottlingError,
+    TransientCloudError,
+    YunfleetError,
+)
+from operators.hooks.audit import AuditContext, AuditRecorder, AuditSink
+from operators.hooks.connection_config import AlibabaCloudConnectionConfig
+from operators.hooks.kubernetes_models import NodeInfo, PodInfo
+from operators.hooks.retry import RetryPolicy
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+TRANSIENT_STATUS = {409, 429, 500, 502, 503, 504}
+PRODUCT = "k8s"
+
+
+class DrainTimeoutError(YunfleetError):
+    """Pods could not be evicted in time (PodDisruptionBudgets); the node was uncordoned."""
+
+
+def translate_api_exception(exc: BaseException, action: str, *, mutating: bool) -> CloudError:
+    if isinstance(exc, ApiException):
+        status = int(exc.status or 0)
+        message = (exc.reason or "") + (f": {str(exc.body)[:200]}" if exc.body else "")
+        kwargs: dict[str, Any] = {
+            "code": str(status),
+            "http_status": status,
+            "product": PRODUCT,
+            "action": action,
+        }
+        if status == 429:
+            retry_after = (exc.headers or {}).get("Retry-After") if exc.headers else None
+            kwargs["retry_after"] = float(retry_after) if retry_after and str(retry_after).isdigit() else None
+            return ThrottlingError(message, **kwargs)
+        if status == 404:
+            return ResourceNotFoundError(message, **kwargs)
+        if status in TRANSIENT_STATUS and (status != 409 or mutating):
+            return TransientCloudError(message, **kwargs)
+        if status == 0:
+            return CloudTimeoutError(
+                message or str(exc), code="ConnectionError", product=PRODUCT, action=action
+            )
+        return PermanentCloudError(message, **kwargs)
+    return CloudTimeoutError(str(exc)[:300], code="ConnectionError", product=PRODUCT, action=action)
+
+
+class FleetKubernetesHook(KubernetesHook):
+    """Talk to the Kubernetes API of a registered cluster.
+
+    :param cluster: the cluster's name in the fleet registry.
+    :param server, token, ca_file: override the URL, bearer token and CA bundle (argument >
+        connection / registry).
+    :param request_timeout: client-side (connect, read) timeout in seconds for every request.
+    """
+
+    hook_name = "Yunfleet cluster"
+
+    def __init__(
+        self,
+        cluster: str,
+        *,
+        alibaba_cloud_conn_id: str = "alibaba_cloud_default",
+        yunfleet_db_conn_id: str = "yunfleet_db",
+        server: str | None = None,
+        token: str | None = None,
+        ca_file: str | None = None,
+        request_timeout: tuple[float, float] = (5.0, 30.0),
+        retry_policy: RetryPolicy | None = None,
+        dry_run: bool = False,
+        audit_sink: AuditSink | None = None,
+        audit_context: AuditContext | None = None,
+    ) -> None:
+        super().__init__(conn_id=None, kubernetes_conn_id=None)
+        if not cluster:
+            raise ConfigurationError("cluster name is required")
+        self.cluster = cluster
+        self.alibaba_cloud_conn_id = alibaba_cloud_conn_id
+        self.yunfleet_db_conn_id = yunfleet_db_conn_id
+        self._server, self._token, self._ca_file = server, token, ca_file
+        self.request_timeout = request_timeout
+        self.retry_policy = retry_policy or RetryPolicy(max_attempts=5, max_total_seconds=60.0)
+        self.dry_run = dry_run
+        self._audit_sink = audit_sink
+        self._audit_context = audit_context
+
+    # connection ---------------------------------------------------------------------------
+
+    @cached_property
+    def cloud_config(self) -> AlibabaCloudConnectionConfig:
+        try:
+            conn = self.get_connection(self.alibaba_cloud_conn_id)
+            extra = {
+                k.removeprefix("extra__alibaba_cloud__"): v for k, v in (conn.extra_dejson or {}).items()
+            }
+        except Exception as exc:  # a missing connection leaves the defaults
+            log.warning("Connection %r not found (%s); using defaults", self.alibaba_cloud_conn_id, exc)
+            extra = {}
+        return AlibabaCloudConnectionConfig.resolve(self.alibaba_cloud_conn_id, extra=extra)
+
+    @cached_property
+    def registry_hook(self) -> Any:
+        from operators.hooks.registry import YunfleetRegistryHook
+
+        return YunfleetRegistryHook(self.yunfleet_db_conn_id)
+
+    @cached_property
+    def server(self) -> str:
+        if self._server:
+            return self._server
+        domain = self.cloud_config.dns_domain
+        if "{domain}" in self.cloud_config.kube_server_template:
+            domain = self.registry_hook.registry.require_cluster(self.cluster).domain or domain
+        return self.cloud_config.kube_server(self.cluster, domain)
+
+    @cached_property
+    def _bearer_token(self) -> str:
+        if self._token:
+            return self._token
+        creds = self.registry_hook.registry.get_credentials(self.cluster)
+        token = creds.get("admin_token")
+        if not token:
+            raise ConfigurationError(f"cluster {self.cluster!r} has no admin_token in the registry")
+        return str(token)
+
+    @cached_property
+    def ca_file(self) -> str:
+        if self._ca_file:
+            return self._ca_file
+        if self.cloud_config.kube_ca_file:
+            return self.cloud_config.kube_ca_file
+        pem = self.registry_hook.registry.require_cluster(self.cluster).ca_cert
+        if not pem:
+            raise ConfigurationError(f"no CA for cluster {self.cluster!r}: set kube_ca_file or store ca_cert")
+        path = (
+            Path(tempfile.gettempdir()) / f"yunfleet-ca-{hashlib.sha256(pem.encode()).hexdigest()[:16]}.crt"
+        )
+        if not path.exists():
+            path.write_text(pem)
+        return str(path)
+
+    def get_conn(self) -> client.ApiClient:
+        configuration = client.Configuration()
+        configuration.host = self.server.rstrip("/")
+        configuration.api_key = {"authorization": self._bearer_token}
+        configuration.api_key_prefix = {"authorization": "Bearer"}
+        configuration.ssl_ca_cert = self.ca_file
+        configuration.verify_ssl = True
+        self._is_in_cluster = False
+        api = client.ApiClient(configuration=configuration)
+        return api
+
+    def test_connection(self) -> tuple[bool, str]:
+        try:
+            version = client.VersionApi(self.api_client).get_code(_request_timeout=self.request_timeout)
+        except Exception as exc:  # the UI wants a message, never a traceback
+            return False, f"{type(exc).__name__}: {str(exc)[:200]}"
+        return True, f"connected to {self.cluster}: Kubernetes {version.git_version}"
+
+    # calls --------------------------------------------------------------------------------
+
+    @cached_property
+    def audit(self) -> AuditRecorder:
+        sink = self._audit_sink or self.registry_hook.audit_store
+        redactor = Redactor()
+        if self._token:
+            redactor.add_secret(self._token)
+        return AuditRecorder(
+            sink=sink, context=self._audit_context or AuditContext.current(), redactor=redactor
+        )
+
+    def _read(self, action: str, fn: Callable[[], T]) -> T:
+        def once() -> T:
+            try:
+                return fn()
+            except ApiException as exc:
+                raise translate_api_exception(exc, action, mutating=False) from exc
+            except (OSError, ValueError) as exc:
+                raise translate_api_exception(exc, action, mutating=False) from exc
+
+        return self.retry_policy.call(once)
+
+    def _mutate(self, action: str, target: str, request: Mapping[str, Any], fn: Callable[[], T]) -> T | None:
+        if self.dry_run:
+            self.audit.record(
+                product=PRODUCT,
+                action=action,
+                outcome="dry_run",
+                request=request,
+                target=target,
+                cluster=self.cluster,
+            )
+            return None
+
+        def once() -> T:
+            try:
+                return fn()
+            except ApiException as exc:
+                raise translate_api_exception(exc, action, mutating=True) from exc
+            except (OSError, ValueError) as exc:
+                raise translate_api_exception(exc, action, mutating=True) from exc
+
+        try:
+            result = self.retry_policy.call(once)
+        except CloudError as err:
+            self.audit.record(
+                product=PRODUCT,
+                action=action,
+                outcome="error",
+                request=request,
+                target=target,
+                cluster=self.cluster,
+                error_code=err.code,
+            )
+            raise
+        self.audit.record(
+            product=PRODUCT, action=action, outcome="ok", request=request, target=target, cluster=self.cluster
+        )
+        return result
+
+    # reads --------------------------------------------------------------------------------
+
+    def api_server_ready(self) -> bool:
+        """True when ``/readyz`` answers ok; False on any error (for sensors and waiters)."""
+        try:
+            _, status, _ = self.api_client.call_api(
+                "/readyz",
+                "GET",
+                auth_settings=["BearerToken"],
+                response_type="str",
+                _return_http_data_only=False,
+                _preload_content=False,
+                _request_timeout=self.request_timeout,
+            )
+        except Exception as exc:  # not ready yet is an answer, not an error
+            log.info("API server of %s not ready: %s", self.cluster, str(exc)[:200])
+            return False
+        return int(status) == 200
+
+    def api_server_ready_for_waiter(self) -> dict[str, Any]:
+        """Waiter operation: ``{"Ready": bool}``."""
+        return {"Ready": self.api_server_ready()}
+
+    def nodes_ready_for_waiter(self, count: int, label_selector: str | None = None) -> dict[str, Any]:
+        """Waiter operation: whether at least ``count`` matching nodes are Ready."""
+        nodes = self.list_nodes(label_selector)
+        ready = sorted(n.name for n in nodes if n.ready)
+        return {
+            "Nodes": [{"Name": n.name, "Ready": n.ready} for n in nodes],
+            "ReadyCount": len(ready),
+            "Enough": len(ready) >= count,
+        }
+
+    def wait_for(
+        self,
+        waiter_name: str,
+        *,
+        poll_interval: float | None = None,
+        max_attempts: int | None = None,
+        **args: Any,
+    ) -> Any:
+        """Run the ``kubernetes`` waiter ``waiter_name`` with ``args``; return its last result."""
+        from operators.waiters import load_waiter, wait
+
+        waiter = load_waiter("kubernetes", waiter_name)
+        operation = getattr(self, waiter.operation)
+        return wait(
+            waiter, lambda: operation(**args), poll_interval=poll_interval, max_attempts=max_attempts
+        ).result
+
+    def list_nodes(self, label_selector: str | None = None) -> list[NodeInfo]:
+        nodes = self._read(
+            "ListNodes",
+            lambda: self.core_v1_client.list_node(
+                label_selector=label_selector or "", _request_timeout=self.request_timeout
+            ),
+        )
+        return [NodeInfo.from_api(n) for n in nodes.items]
+
+    def list_pods(
+        self, namespace: str | None = None, *, node_name: str | None = None, label_selector: str | None = None
+    ) -> list[PodInfo]:
+        """Pods with their summed container CPU/memory requests."""
+        field_selector = f"spec.nodeName={node_name}" if node_name else ""
+        kwargs = {
+            "label_selector": label_selector or "",
+            "field_selector": field_selector,
+            "_request_timeout": self.request_timeout,
+        }
+        if namespace:
+            pods = self._read(
+                "ListPods", lambda: self.core_v1_client.list_namespaced_pod(namespace, **kwargs)
+            )
+        else:
+            pods = self._read("ListPods", lambda: self.core_v1_client.list_pod_for_all_namespaces(**kwargs))
+        return [PodInfo.from_api(p) for p in pods.items]
+
+    def get_deployment(self, namespace: str, name: str) -> client.V1Deployment:
+        return self._read(
+            "GetDeployment",
+            lambda: self.apps_v1_client.read_namespaced_deployment(
+                name, namespace, _request_timeout=self.request_timeout
+            ),
+        )
+
+    def list_deployments(self, namespace: str | None = None) -> list[client.V1Deployment]:
+        if namespace:
+            result = self._read(
+                "ListDeployments",
+                lambda: self.apps_v1_client.list_namespaced_deployment(
+                    namespace, _request_timeout=self.request_timeout
+                ),
+            )
+        else:
+            result = self._read(
+                "ListDeployments",
+                lambda: self.apps_v1_client.list_deployment_for_all_namespaces(
+                    _request_timeout=self.request_timeout
+                ),
+            )
+        return list(result.items)
+
+    def node_metrics(self) -> dict[str, dict[str, int]]:
+        """{node: {"cpu_millicores": n, "memory_bytes": n}} from metrics.k8s.io."""
+        body = self._read(
+            "ListNodeMetrics",
+            lambda: self.custom_object_client.list_cluster_custom_object(
+                "metrics.k8s.io", "v1beta1", "nodes", _request_timeout=self.request_timeout
+            ),
+        )
+        return {
+            item["metadata"]["name"]: {
+                "cpu_millicores": int(parse_quantity(item["usage"].get("cpu", "0")) * 1000),
+                "memory_bytes": int(parse_quantity(item["usage"].get("memory", "0"))),
+            }
+            for item in body.get("items", [])
+        }
+
+    def pod_metrics(self, namespace: str) -> dict[str, dict[str, int]]:
+        """{pod: {"cpu_millicores": n, "memory_bytes": n}} summed over containers."""
+        body = self._read(
+            "ListPodMetrics",
+            lambda: self.custom_object_client.list_namespaced_custom_object(
+                "metrics.k8s.io", "v1beta1", namespace, "pods", _request_timeout=self.request_timeout
+            ),
+        )
+        out: dict[str, dict[str, int]] = {}
+        for item in body.get("items", []):
+            cpu = sum(parse_quantity(c["usage"].get("cpu", "0")) for c in item.get("containers", []))
+            mem = sum(parse_quantity(c["usage"].get("memory", "0")) for c in item.get("containers", []))
+            out[item["metadata"]["name"]] = {"cpu_millicores": int(cpu * 1000), "memory_bytes": int(mem)}
+        return out
+
+    # writes -------------------------------------------------------------------------------
+
+    def scale_deployment(self, namespace: str, name: str, replicas: int) -> dict[str, Any]:
+        """Set a deployment's replicas; no call when it already has them."""
+        if replicas < 0:
+            raise ConfigurationError(f"replicas must be >= 0, got {replicas}")
+        current = self.get_deployment(namespace, name).spec.replicas or 0
+        if current == replicas:
+            return {"deployment": f"{namespace}/{name}", "replicas": replicas, "changed": False}
+        body = {"spec": {"replicas": replicas}}
+        self._mutate(
+            "ScaleDeployment",
+            f"{namespace}/{name}",
+            {"namespace": namespace, "name": name, "replicas": replicas, "previous": current},
+            lambda: self.apps_v1_client.patch_namespaced_deployment_scale(
+                name, namespace, body, _request_timeout=self.request_timeout
+            ),
+        )
+        return {
+            "deployment": f"{namespace}/{name}",
+            "replicas": replicas,
+            "previous": current,
+            "changed": True,
+        }
+
+    def _set_unschedulable(self, node: str, value: bool) -> bool:
+        current = self._read(
+            "GetNode", lambda: self.core_v1_client.read_node(node, _request_timeout=self.request_timeout)
+        )
+        if bool(current.spec.unschedulable) == value:
+            return False
+        self._mutate(
+            "CordonNode" if value else "UncordonNode",
+            node,
+            {"node": node, "unschedulable": value},
+            lambda: self.core_v1_client.patch_node(
+                node, {"spec": {"unschedulable": value}}, _request_timeout=self.request_timeout
+            ),
+        )
+        return True
+
+    def cordon(self, node: str) -> bool:
+        """Mark a node unschedulable; False when it already was."""
+        return self._set_unschedulable(node, True)
+
+    def uncordon(self, node: str) -> bool:
+        return self._set_unschedulable(node, False)
+
+    def _evict(self, pod: PodInfo) -> bool:
+        """Evict one pod; False when a PodDisruptionBudget refuses it for now (HTTP 429)."""
+        body = client.V1Eviction(metadata=client.V1ObjectMeta(name=pod.name, namespace=pod.namespace))
+        target = f"{pod.namespace}/{pod.name}"
+        if self.dry_run:
+            self._mutate("EvictPod", target, {"namespace": pod.namespace, "pod": pod.name}, lambda: None)
+            return True
+        try:
+            self.core_v1_client.create_namespaced_pod_eviction(
+                pod.name, pod.namespace, body, _request_timeout=self.request_timeout
+            )
+        except ApiException as exc:
+            if exc.status == 429:
+                return False
+            if exc.status == 404:
+                return True
+            err = translate_api_exception(exc, "EvictPod", mutating=True)
+            self.audit.record(
+                product=PRODUCT,
+                action="EvictPod",
+                outcome="error",
+                request={"namespace": pod.namespace, "pod": pod.name},
+                target=target,
+                cluster=self.cluster,
+                error_code=err.code,
+            )
+            if err.retryable:
+                return False
+            raise err from exc
+        self.audit.record(
+            product=PRODUCT,
+            action="EvictPod",
+            outcome="ok",
+            request={"namespace": pod.namespace, "pod": pod.name},
+            target=target,
+            cluster=self.cluster,
+        )
+        return True
+
+    def drain(self, node: str, *, timeout: float = 300.0, poll_interval: float = 5.0) -> dict[str, Any]:
+        """Cordon, then evict every pod (DaemonSet and mirror pods excepted) through the eviction API.
+
+        PodDisruptionBudgets are honoured: a refused eviction is tried again every
+        ``poll_interval`` seconds until ``timeout``; then the node is uncordoned and
+        :class:`DrainTimeoutError` is raised.
+        """
+        cordoned = self.cordon(node)
+        deadline = time.monotonic() + timeout
+        evicted: list[str] = []
+        while True:
+            pods = [
+                p
+                for p in self.list_pods(node_name=node)
+                if p.evictable and p.phase not in ("Succeeded", "Failed")
+            ]
+            if not pods or self.dry_run:
+                if self.dry_run:
+                    for pod in pods:
+                        self._evict(pod)
+                        evicted.append(f"{pod.namespace}/{pod.name}")
+                return {"node": node, "cordoned": cordoned, "evicted": sorted(set(evicted)), "drained": True}
+            for pod in pods:
+                if self._evict(pod):
+                    evicted.append(f"{pod.namespace}/{pod.name}")
+            if time.monotonic() >= deadline:
+                remaining = sorted(f"{p.namespace}/{p.name}" for p in pods)
+                self.uncordon(node)
+                raise DrainTimeoutError(
+                    f"node {node} of {self.cluster} could not be drained in {timeout:.0f}s; pods still "
+                    f"blocked by disruption budgets: {remaining}; the node was uncordoned"
+                )
+            time.sleep(poll_interval)

@@ -1,0 +1,309 @@
+"""SLB (Classic Load Balancer, API 2014-05-15) hook: ensure LB, TCP listener, backends, weights."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from include.errors import ConfigurationError, PermanentCloudError, ResourceNotFoundError
+from operators.hooks.base_alibaba import AlibabaCloudBaseHook
+from operators.hooks.ecs import TAG_CLUSTER, TAG_ROLE
+
+BACKENDS_PER_CALL = 20
+
+
+def _tags(raw: Mapping[str, Any]) -> dict[str, str]:
+    return {t.get("TagKey", ""): t.get("TagValue", "") for t in (raw.get("Tags") or {}).get("Tag", [])}
+
+
+def _check_weight(server_id: str, weight: int) -> int:
+    if not 0 <= int(weight) <= 100:
+        raise ConfigurationError(f"backend weight for {server_id} must be 0-100, got {weight}")
+    return int(weight)
+
+
+@dataclass(frozen=True)
+class LoadBalancer:
+    load_balancer_id: str
+    name: str
+    address: str | None
+    status: str
+    address_type: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    backends: dict[str, int] = field(default_factory=dict)
+    listener_ports: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SlbHook(AlibabaCloudBaseHook):
+    """Interact with Alibaba Cloud SLB (CLB) in Yunfleet's terms."""
+
+    product = "slb"
+
+    def _request(self, name: str, params: Mapping[str, Any]) -> Any:
+        body = {"RegionId": self.conn_config.region_id, **{k: v for k, v in params.items() if v is not None}}
+        return getattr(self.models(), f"{name}Request")().from_map(body)
+
+    def _call(self, action: str, params: Mapping[str, Any], **kw: Any) -> dict[str, Any] | None:
+        return self.invoke(action, self._request(action, params), **kw)
+
+    # reads --------------------------------------------------------------------------------
+
+    def find_load_balancers(
+        self, *, name: str | None = None, cluster: str | None = None
+    ) -> list[LoadBalancer]:
+        """Load balancers by name and/or cluster tag (paged)."""
+        params: dict[str, Any] = {"LoadBalancerName": name, "PageSize": 100}
+        if cluster:
+            params["Tag"] = [{"Key": TAG_CLUSTER, "Value": cluster}]
+        found: list[LoadBalancer] = []
+        page = 1
+        while True:
+            body = self._call("DescribeLoadBalancers", {**params, "PageNumber": page}) or {}
+            items = (body.get("LoadBalancers") or {}).get("LoadBalancer") or []
+            for raw in items:
+                tags = _tags(raw)
+                if cluster and tags and tags.get(TAG_CLUSTER) != cluster:
+                    continue
+                if name and raw.get("LoadBalancerName") != name:
+                    continue
+                found.append(
+                    LoadBalancer(
+                        load_balancer_id=raw["LoadBalancerId"],
+                        name=raw.get("LoadBalancerName", ""),
+                        address=raw.get("Address"),
+                        status=raw.get("LoadBalancerStatus", ""),
+                        address_type=raw.get("AddressType"),
+                        tags=tags,
+                    )
+                )
+            if len(items) < 100 or page * 100 >= int(body.get("TotalCount") or 0):
+                return found
+            page += 1
+
+    def describe_load_balancer(self, load_balancer_id: str) -> LoadBalancer:
+        body = self._call("DescribeLoadBalancerAttribute", {"LoadBalancerId": load_balancer_id}) or {}
+        backends = {
+            b["ServerId"]: int(b.get("Weight", 100))
+            for b in (body.get("BackendServers") or {}).get("BackendServer") or []
+        }
+        ports = [int(p) for p in (body.get("ListenerPorts") or {}).get("ListenerPort") or []]
+        return LoadBalancer(
+            load_balancer_id=body.get("LoadBalancerId", load_balancer_id),
+            name=body.get("LoadBalancerName", ""),
+            address=body.get("Address"),
+            status=body.get("LoadBalancerStatus", ""),
+            address_type=body.get("AddressType"),
+            tags=_tags(body),
+            backends=backends,
+            listener_ports=sorted(ports),
+        )
+
+    def backend_health(self, load_balancer_id: str, listener_port: int | None = None) -> dict[str, str]:
+        """{server id: normal | abnormal | unavailable}."""
+        body = self._call(
+            "DescribeHealthStatus", {"LoadBalancerId": load_balancer_id, "ListenerPort": listener_port}
+        )
+        servers = ((body or {}).get("BackendServers") or {}).get("BackendServer") or []
+        return {s["ServerId"]: s.get("ServerHealthStatus", "unavailable") for s in servers}
+
+    def backend_health_for_waiter(
+        self, load_balancer_id: str, listener_port: int | None = None
+    ) -> dict[str, Any]:
+        """Waiter operation: the health of every backend server."""
+        health = self.backend_health(load_balancer_id, listener_port)
+        return {
+            "BackendServers": [{"ServerId": k, "ServerHealthStatus": v} for k, v in sorted(health.items())]
+        }
+
+    # load balancer + listener -------------------------------------------------------------
+
+    def ensure_load_balancer(
+        self,
+        *,
+        cluster: str,
+        name: str,
+        role: str = "apiserver-lb",
+        address_type: str = "intranet",
+        vswitch_id: str | None = None,
+        vpc_id: str | None = None,
+        spec: str = "slb.s2.small",
+        master_zone_id: str | None = None,
+        slave_zone_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Find the cluster's load balancer by name and tag, or create it with a ClientToken."""
+        if address_type not in ("intranet", "internet"):
+            raise ConfigurationError(f"address_type must be intranet or internet, got {address_type!r}")
+        existing = self.find_load_balancers(name=name, cluster=cluster)
+        if existing:
+            lb = existing[0]
+            return {"load_balancer_id": lb.load_balancer_id, "address": lb.address, "created": False}
+        body = self._call(
+            "CreateLoadBalancer",
+            {
+                "LoadBalancerName": name,
+                "AddressType": address_type,
+                "VSwitchId": vswitch_id if address_type == "intranet" else None,
+                "VpcId": vpc_id if address_type == "intranet" else None,
+                "LoadBalancerSpec": spec,
+                "MasterZoneId": master_zone_id,
+                "SlaveZoneId": slave_zone_id,
+                "ClientToken": self.client_token(f"create-load-balancer:{cluster}:{name}"),
+                "Tag": [{"Key": TAG_CLUSTER, "Value": cluster}, {"Key": TAG_ROLE, "Value": role}],
+            },
+            mutating=True,
+            target=name,
+            cluster=cluster,
+        )
+        if body is None:
+            return {"load_balancer_id": None, "address": None, "created": True}
+        return {"load_balancer_id": body["LoadBalancerId"], "address": body.get("Address"), "created": True}
+
+    def listener_status(self, load_balancer_id: str, listener_port: int) -> str | None:
+        """``running`` / ``stopped`` / ..., or None when the TCP listener does not exist."""
+        try:
+            body = self._call(
+                "DescribeLoadBalancerTCPListenerAttribute",
+                {"LoadBalancerId": load_balancer_id, "ListenerPort": listener_port},
+            )
+        except ResourceNotFoundError:
+            return None
+        except PermanentCloudError as exc:  # ListenerNotFound is not always a *.NotFound code
+            if exc.code in ("ListenerNotFound", "InvalidParameter.ListenerNotFound"):
+                return None
+            raise
+        return str((body or {}).get("Status") or "stopped")
+
+    def ensure_tcp_listener(
+        self,
+        *,
+        load_balancer_id: str,
+        listener_port: int,
+        backend_port: int,
+        bandwidth: int = -1,
+        health_check_interval: int = 2,
+        healthy_threshold: int = 3,
+        unhealthy_threshold: int = 3,
+        cluster: str | None = None,
+    ) -> dict[str, Any]:
+        """Create the TCP listener if missing and make sure it is running."""
+        for port in (listener_port, backend_port):
+            if not 1 <= port <= 65535:
+                raise ConfigurationError(f"port must be 1-65535, got {port}")
+        status = self.listener_status(load_balancer_id, listener_port)
+        created = False
+        target = f"{load_balancer_id}:{listener_port}"
+        if status is None:
+            self._call(
+                "CreateLoadBalancerTCPListener",
+                {
+                    "LoadBalancerId": load_balancer_id,
+                    "ListenerPort": listener_port,
+                    "BackendServerPort": backend_port,
+                    "Bandwidth": bandwidth,
+                    "HealthCheckSwitch": "on",
+                    "healthCheckInterval": health_check_interval,
+                    "HealthyThreshold": healthy_threshold,
+                    "UnhealthyThreshold": unhealthy_threshold,
+                },
+                mutating=True,
+                target=target,
+                cluster=cluster,
+            )
+            created, status = True, "stopped"
+        started = False
+        if status != "running":
+            self._call(
+                "StartLoadBalancerListener",
+                {"LoadBalancerId": load_balancer_id, "ListenerPort": listener_port},
+                mutating=True,
+                target=target,
+                cluster=cluster,
+            )
+            started = True
+        return {"listener_port": listener_port, "created": created, "started": started}
+
+    def delete_load_balancer(self, load_balancer_id: str, *, cluster: str | None = None) -> bool:
+        """Delete a load balancer; False when it was already gone."""
+        try:
+            self._call(
+                "DeleteLoadBalancer",
+                {"LoadBalancerId": load_balancer_id},
+                mutating=True,
+                target=load_balancer_id,
+                cluster=cluster,
+            )
+        except ResourceNotFoundError:
+            return False
+        return True
+
+    # backends -----------------------------------------------------------------------------
+
+    def _backend_call(
+        self, action: str, load_balancer_id: str, servers: Sequence[dict[str, Any]], cluster: str | None
+    ) -> None:
+        for start in range(0, len(servers), BACKENDS_PER_CALL):
+            batch = servers[start : start + BACKENDS_PER_CALL]
+            self._call(
+                action,
+                {"LoadBalancerId": load_balancer_id, "BackendServers": json.dumps(batch)},
+                mutating=True,
+                target=f"{load_balancer_id}:" + ",".join(s["ServerId"] for s in batch),
+                cluster=cluster,
+            )
+
+    def ensure_backends(
+        self,
+        load_balancer_id: str,
+        weights: Mapping[str, int],
+        *,
+        remove_others: bool = False,
+        cluster: str | None = None,
+    ) -> dict[str, Any]:
+        """Attach missing backends, fix weights that differ, optionally detach the rest."""
+        wanted = {sid: _check_weight(sid, w) for sid, w in weights.items()}
+        current = self.describe_load_balancer(load_balancer_id).backends
+        add = [
+            {"ServerId": s, "Weight": str(w), "Type": "ecs"}
+            for s, w in sorted(wanted.items())
+            if s not in current
+        ]
+        change = [
+            {"ServerId": s, "Weight": str(w)}
+            for s, w in sorted(wanted.items())
+            if s in current and current[s] != w
+        ]
+        remove = [{"ServerId": s} for s in sorted(current) if s not in wanted] if remove_others else []
+        self._backend_call("AddBackendServers", load_balancer_id, add, cluster)
+        self._backend_call("SetBackendServers", load_balancer_id, change, cluster)
+        self._backend_call("RemoveBackendServers", load_balancer_id, remove, cluster)
+        return {
+            "added": [s["ServerId"] for s in add],
+            "reweighted": [s["ServerId"] for s in change],
+            "removed": [s["ServerId"] for s in remove],
+        }
+
+    def set_backend_weights(
+        self, load_balancer_id: str, weights: Mapping[str, int], *, cluster: str | None = None
+    ) -> dict[str, Any]:
+        """Change weights of attached backends only where they differ (0 = no traffic)."""
+        wanted = {sid: _check_weight(sid, w) for sid, w in weights.items()}
+        current = self.describe_load_balancer(load_balancer_id).backends
+        unknown = sorted(set(wanted) - set(current))
+        if unknown:
+            raise ConfigurationError(f"servers {unknown} are not backends of {load_balancer_id}")
+        change = [{"ServerId": s, "Weight": str(w)} for s, w in sorted(wanted.items()) if current[s] != w]
+        self._backend_call("SetBackendServers", load_balancer_id, change, cluster)
+        return {"reweighted": [s["ServerId"] for s in change], "weights": {**current, **wanted}}
+
+    def remove_backends(
+        self, load_balancer_id: str, server_ids: Sequence[str], *, cluster: str | None = None
+    ) -> list[str]:
+        current = self.describe_load_balancer(load_balancer_id).backends
+        remove = [{"ServerId": s} for s in sorted(set(server_ids)) if s in current]
+        self._backend_call("RemoveBackendServers", load_balancer_id, remove, cluster)
+        return [s["ServerId"] for s in remove]
