@@ -1,0 +1,94 @@
+"""What every Yunfleet operator shares: connection ids, dry-run, template fields, the hook."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from include.errors import ConfigurationError
+
+
+def as_bool(value: Any, name: str = "dry_run") -> bool:
+    """Accept a bool or its rendered template text ("True", "false", "1", ...)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off", "", "none"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, got {value!r}")
+
+
+def as_int(value: Any, name: str, *, minimum: int | None = None) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{name} must be an integer, got {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise ConfigurationError(f"{name} must be >= {minimum}, got {number}")
+    return number
+
+
+def yunfleet_template_fields(*fields: str) -> tuple[str, ...]:
+    """The operator's own template fields plus the ones every Yunfleet operator has."""
+    return tuple(sorted({*fields, "alibaba_cloud_conn_id", "dry_run"}))
+
+
+class AlibabaCloudBaseOperator(BaseOperator):
+    """Base for operators that call Alibaba Cloud through one hook class.
+
+    :param alibaba_cloud_conn_id: the ``alibaba_cloud`` connection (default ``alibaba_cloud_default``).
+    :param region_id: overrides the connection's ``region_id``.
+    :param dry_run: make no mutating call; write ``dry_run`` audit rows instead.
+    :param yunfleet_db_conn_id: the registry and audit store connection.
+    :param wait_for_completion: wait until the change has taken effect.
+    :param poll_interval: seconds between checks while waiting.
+    :param max_attempts: checks before giving up.
+    :param deferrable: wait in the triggerer instead of the worker.
+    """
+
+    hook_class: type | None = None
+    template_fields: Sequence[str] = yunfleet_template_fields()
+    ui_color = "#ff6a00"
+
+    def __init__(
+        self,
+        *,
+        alibaba_cloud_conn_id: str = "alibaba_cloud_default",
+        region_id: str | None = None,
+        dry_run: bool | str = False,
+        yunfleet_db_conn_id: str = "yunfleet_db",
+        wait_for_completion: bool = True,
+        poll_interval: float = 5.0,
+        max_attempts: int = 120,
+        deferrable: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.alibaba_cloud_conn_id = alibaba_cloud_conn_id
+        self.region_id = region_id
+        self.dry_run = dry_run
+        self.yunfleet_db_conn_id = yunfleet_db_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.poll_interval = poll_interval
+        self.max_attempts = max_attempts
+        self.deferrable = deferrable
+
+    @property
+    def is_dry_run(self) -> bool:
+        return as_bool(self.dry_run)
+
+    @cached_property
+    def hook(self) -> Any:
+        if self.hook_class is None:
+            raise ConfigurationError(f"{type(self).__name__} does not set hook_class")
+        return self.hook_class(
+            self.alibaba_cloud_conn_id,
+            region_id=self.region_id,
+            dry_run=self.is_dry_run,
+            yunfleet_db_conn_id=self.yunfleet_db_conn_id,
+        )

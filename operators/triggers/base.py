@@ -1,0 +1,90 @@
+"""A trigger driven by a waiter definition; subclasses only say which hook and waiter to use."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from include.errors import WaiterFailureError, WaiterTimeoutError, YunfleetError
+from operators.waiters import async_wait, load_waiter
+
+
+class YunfleetWaiterTrigger(BaseTrigger):
+    """Run a waiter (``waiters/<product>.json``) asynchronously and yield one event.
+
+    The event is ``{"status": "success", "result": <last operation result>}`` or
+    ``{"status": "failure" | "timeout" | "error", "message": <one line>}``. The hook's blocking
+    SDK call runs in a worker thread, so the triggerer's event loop never blocks.
+
+    :param product: ``ecs``, ``slb`` or ``kubernetes``.
+    :param waiter_name: the waiter's name in that product's file.
+    :param waiter_args: keyword arguments of the waiter's operation.
+    :param hook_params: keyword arguments of the hook (connection ids, cluster, ...).
+    """
+
+    def __init__(
+        self,
+        *,
+        product: str,
+        waiter_name: str,
+        waiter_args: dict[str, Any],
+        hook_params: dict[str, Any] | None = None,
+        poll_interval: float = 5.0,
+        max_attempts: int = 120,
+    ) -> None:
+        super().__init__()
+        self.product = product
+        self.waiter_name = waiter_name
+        self.waiter_args = dict(waiter_args)
+        self.hook_params = dict(hook_params or {})
+        self.poll_interval = float(poll_interval)
+        self.max_attempts = int(max_attempts)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "product": self.product,
+                "waiter_name": self.waiter_name,
+                "waiter_args": self.waiter_args,
+                "hook_params": self.hook_params,
+                "poll_interval": self.poll_interval,
+                "max_attempts": self.max_attempts,
+            },
+        )
+
+    def hook(self) -> Any:
+        from operators.hooks.ecs import EcsHook
+        from operators.hooks.kubernetes import FleetKubernetesHook
+        from operators.hooks.slb import SlbHook
+
+        hooks = {"ecs": EcsHook, "slb": SlbHook, "kubernetes": FleetKubernetesHook}
+        if self.product not in hooks:
+            raise ValueError(f"no waiter hook for product {self.product!r}")
+        return hooks[self.product](**self.hook_params)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        try:
+            waiter = load_waiter(self.product, self.waiter_name)
+            hook = self.hook()
+            operation = getattr(hook, waiter.operation)
+
+            async def call() -> Any:
+                return await asyncio.to_thread(operation, **self.waiter_args)
+
+            outcome = await async_wait(
+                waiter, call, poll_interval=self.poll_interval, max_attempts=self.max_attempts
+            )
+        except WaiterFailureError as exc:
+            yield TriggerEvent({"status": "failure", "message": str(exc)[:500]})
+            return
+        except WaiterTimeoutError as exc:
+            yield TriggerEvent({"status": "timeout", "message": str(exc)[:500]})
+            return
+        except (YunfleetError, ValueError) as exc:
+            yield TriggerEvent({"status": "error", "message": f"{type(exc).__name__}: {str(exc)[:500]}"})
+            return
+        yield TriggerEvent({"status": "success", "attempts": outcome.attempts, "result": outcome.result})
