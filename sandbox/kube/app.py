@@ -1,0 +1,157 @@
+"""The ASGI app of the Kubernetes API port: ``/k8s/<cluster>/...`` with auth, faults and the call log."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from sandbox.kube.api import ApiRequest, ApiResponse, WatchSpec, handle
+from sandbox.kube.errors import KubeError, forbidden, path_not_found, unauthorized, unavailable
+from sandbox.kube.sim import KubeSim
+
+ANONYMOUS_PATHS = ("version", "healthz", "livez", "readyz")
+DEFAULT_TIMEOUT_HOLD_MS = 60_000
+WATCH_POLL_S = 0.2
+# Status reasons an injected k8s fault may name, with their HTTP status.
+FAULT_REASONS = {"BadRequest": 400, "Unauthorized": 401, "Forbidden": 403, "NotFound": 404, "Conflict": 409,
+                 "Gone": 410, "Invalid": 422, "TooManyRequests": 429, "InternalError": 500,
+                 "ServiceUnavailable": 503, "Timeout": 504}
+
+
+def _json(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+class KubeApp:
+    def __init__(self, sim: KubeSim):
+        self.sim = sim
+        self.world = sim.world
+
+    def _record(self, action: str, status: int, error: str | None, params: dict[str, Any]) -> None:
+        self.world.calls.record("k8s", action, status, error_code=error, params=params)
+
+    async def endpoint(self, request: Request) -> Response:
+        name = request.path_params["cluster"]
+        parts = [p for p in request.path_params.get("path", "").split("/") if p]
+        action = f"{request.method} {request.url.path}"
+        params: dict[str, Any] = {"cluster": name, **dict(request.query_params)}
+        body = await request.body()
+        decision = self.world.faults.check("k8s", action)
+        if decision is not None:
+            if decision.timeout:
+                self._record(action, 504, "timeout", params)
+                await asyncio.sleep((decision.delay_ms or DEFAULT_TIMEOUT_HOLD_MS) / 1000)
+                error = KubeError(504, "Timeout", "the server was unable to return a response in the time allotted, "
+                                  "but may still be processing the request")
+                return _json(error.status(), 504)
+            if decision.delay_ms:
+                await asyncio.sleep(decision.delay_ms / 1000)
+            if decision.is_error and decision.error_code:
+                code = FAULT_REASONS.get(decision.error_code, decision.http_status) \
+                    if decision.http_status in (400, FAULT_REASONS.get(decision.error_code)) else decision.http_status
+                error = KubeError(code, decision.error_code, f"injected fault: {decision.error_code}")
+                self._record(action, code, error.reason, params)
+                headers = {"Retry-After": "1"} if code in (429, 503) else None
+                return _json(error.status(), code, headers)
+        try:
+            response = self._dispatch(request, name, parts, body)
+        except KubeError as error:
+            self._record(action, error.code, error.reason, params)
+            return _json(error.status(), error.code, error.headers)
+        self._record(action, response.status, None, params)
+        if response.watch is not None:
+            return StreamingResponse(self._watch(name, response.watch), media_type="application/json")
+        if isinstance(response.body, str):
+            return PlainTextResponse(response.body, status_code=response.status)
+        return _json(response.body, response.status, response.headers)
+
+    def _dispatch(self, request: Request, name: str, parts: list[str], body: bytes) -> ApiResponse:
+        with self.world.lock:
+            self.world.tick()
+            cluster = self.sim.clusters.get(name)
+            if cluster is None:
+                raise KubeError(404, "NotFound", f'cluster "{name}" is not known to the sandbox: no ECS instance '
+                                "with its bootstrap block has run yet")
+            if not cluster.api_up:
+                state = "is starting" if cluster.api_ready_at is not None else \
+                    "is unreachable: no control-plane instance is Running in a zone without an outage"
+                raise unavailable(f'the API server of cluster "{name}" {state}')
+            token = _bearer(request)
+            anonymous = bool(parts) and parts[0] in ANONYMOUS_PATHS
+            if not anonymous:
+                if not token:
+                    raise unauthorized()
+                if not self.sim.is_admin(cluster, token):
+                    if self.sim.is_joiner(cluster, token):
+                        raise forbidden(f"system:bootstrap:{token.split('.')[0]}", request.method.lower(),
+                                        parts[-1] if parts else "/")
+                    raise unauthorized()
+            server = f"127.0.0.1:{request.url.port or 443}"
+            api_request = ApiRequest(request.method, parts, dict(request.query_params),
+                                     request.headers.get("accept", "application/json"),
+                                     request.headers.get("content-type", "application/json"), body)
+            return handle(cluster, api_request, self.world.now(), server)
+
+    async def _watch(self, name: str, spec: WatchSpec) -> AsyncIterator[bytes]:
+        """Stream watch events from the store's history until the timeout or the cluster goes away."""
+        deadline = time.monotonic() + min(spec.timeout_s, 1800)
+        with self.world.lock:
+            cluster = self.sim.clusters.get(name)
+            if cluster is None:
+                return
+            store = cluster.store
+            last = store.rv
+            pending: list[tuple[str, dict[str, Any]]] = []
+            if spec.since is None:
+                pending = [("ADDED", obj) for obj in store.items(spec.rt, spec.namespace)]
+            elif store.history and store.history[0][0] > spec.since + 1 or spec.since > store.rv:
+                gone = KubeError(410, "Expired", f"too old resource version: {spec.since} ({store.rv})")
+                yield (json.dumps({"type": "ERROR", "object": gone.status()}) + "\n").encode()
+                return
+            else:
+                last = spec.since
+        while True:
+            for kind, obj in pending:
+                meta = obj["metadata"]
+                if spec.namespace is not None and meta.get("namespace") != spec.namespace:
+                    continue
+                if not spec.label_test(meta.get("labels") or {}) or not spec.field_test(obj):
+                    continue
+                yield (json.dumps({"type": kind, "object": obj}) + "\n").encode()
+            if time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(WATCH_POLL_S)
+            with self.world.lock:
+                cluster = self.sim.clusters.get(name)
+                if cluster is None or cluster.store is not store or not cluster.api_up:
+                    return
+                pending = [(kind, obj) for rv, kind, key, obj in store.history if rv > last and key == spec.rt.key]
+                last = store.rv
+
+
+def build_kube_app(sim: KubeSim) -> Starlette:
+    app = KubeApp(sim)
+
+    async def unknown(request: Request) -> Response:
+        return _json(path_not_found().status(), 404)
+
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+    return Starlette(routes=[
+        Route("/k8s/{cluster}", app.endpoint, methods=methods),
+        Route("/k8s/{cluster}/{path:path}", app.endpoint, methods=methods),
+        Route("/{path:path}", unknown, methods=methods),
+    ])
