@@ -24,11 +24,22 @@ T = TypeVar("T")
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
-def render_user_data(cluster: str, role: str, join_token: str, admin_token: str | None = None,
-                     node_pool: str | None = None, kubernetes_version: str = "1.31") -> str:
+def render_user_data(
+    cluster: str,
+    role: str,
+    join_token: str,
+    admin_token: str | None = None,
+    node_pool: str | None = None,
+    kubernetes_version: str = "1.31",
+) -> str:
     """Base64 of a ``#cloud-config`` document carrying /etc/yunfleet/bootstrap.json."""
-    block: dict[str, Any] = {"cluster": cluster, "role": role, "node_pool": node_pool,
-                             "kubernetes_version": kubernetes_version, "join_token": join_token}
+    block: dict[str, Any] = {
+        "cluster": cluster,
+        "role": role,
+        "node_pool": node_pool,
+        "kubernetes_version": kubernetes_version,
+        "join_token": join_token,
+    }
     if admin_token is not None:
         block["admin_token"] = admin_token
     document = {
@@ -36,13 +47,17 @@ def render_user_data(cluster: str, role: str, join_token: str, admin_token: str 
             {"path": "/etc/yunfleet/bootstrap.json", "permissions": "0600", "content": json.dumps(block)},
             {"path": "/etc/sysctl.d/99-kubernetes.conf", "content": "net.ipv4.ip_forward = 1\n"},
         ],
-        "runcmd": [["kubeadm", "init" if role == "control-plane" else "join", "--config", "/etc/kubeadm.yaml"]],
+        "runcmd": [
+            ["kubeadm", "init" if role == "control-plane" else "join", "--config", "/etc/kubeadm.yaml"]
+        ],
     }
     text = "#cloud-config\n" + yaml.safe_dump(document, sort_keys=False)
     return base64.b64encode(text.encode()).decode()
 
 
-def wait_until(check: Callable[[], T], timeout: float = 15.0, interval: float = 0.1, what: str = "condition") -> T:
+def wait_until(
+    check: Callable[[], T], timeout: float = 15.0, interval: float = 0.1, what: str = "condition"
+) -> T:
     """Poll ``check`` until it returns something truthy; fail with the last value after ``timeout``."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -82,11 +97,16 @@ class SandboxCluster:
         ca = Path(self.sandbox.state_dir, "ca.crt")
         ca_data = base64.b64encode(ca.read_bytes()).decode() if ca.exists() else ""
         config = {
-            "apiVersion": "v1", "kind": "Config", "current-context": self.name,
-            "clusters": [{"name": self.name, "cluster": {"server": self.server,
-                                                         "certificate-authority-data": ca_data}}],
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": self.name,
+            "clusters": [
+                {"name": self.name, "cluster": {"server": self.server, "certificate-authority-data": ca_data}}
+            ],
             "users": [{"name": f"{self.name}-admin", "user": {"token": token or self.admin_token}}],
-            "contexts": [{"name": self.name, "context": {"cluster": self.name, "user": f"{self.name}-admin"}}],
+            "contexts": [
+                {"name": self.name, "context": {"cluster": self.name, "user": f"{self.name}-admin"}}
+            ],
         }
         self.kubeconfig.write_text(yaml.safe_dump(config))
         return self.kubeconfig
@@ -94,32 +114,50 @@ class SandboxCluster:
     # -- instances ------------------------------------------------------------------------------
 
     def _run(self, role: str, amount: int, zone: str, instance_type: str, node_pool: str | None) -> list[str]:
-        user_data = render_user_data(self.name, role, self.join_token,
-                                     self.admin_token if role == "control-plane" else None, node_pool)
+        user_data = render_user_data(
+            self.name, role, self.join_token, self.admin_token if role == "control-plane" else None, node_pool
+        )
         tags = {"yunfleet:cluster": self.name, "yunfleet:role": role}
         if node_pool:
             tags["yunfleet:node-pool"] = node_pool
-        return run_instances(self.sandbox, amount=amount, zone=zone, instance_type=instance_type, tags=tags,
-                             security_group_id=self.security_group, user_data=user_data,
-                             instance_name=f"{self.name}-{node_pool or role}")
+        return run_instances(
+            self.sandbox,
+            amount=amount,
+            zone=zone,
+            instance_type=instance_type,
+            tags=tags,
+            security_group_id=self.security_group,
+            user_data=user_data,
+            instance_name=f"{self.name}-{node_pool or role}",
+        )
 
-    def add_control_plane(self, zone: str = "cn-hangzhou-h", instance_type: str = "ecs.g7.large") -> list[str]:
+    def add_control_plane(
+        self, zone: str = "cn-hangzhou-h", instance_type: str = "ecs.g7.large"
+    ) -> list[str]:
         ids = self._run("control-plane", 1, zone, instance_type, None)
         self.control_planes += ids
         return ids
 
-    def add_workers(self, amount: int = 1, zone: str = "cn-hangzhou-h", instance_type: str = "ecs.g7.large",
-                    node_pool: str = "general") -> list[str]:
+    def add_workers(
+        self,
+        amount: int = 1,
+        zone: str = "cn-hangzhou-h",
+        instance_type: str = "ecs.g7.large",
+        node_pool: str = "general",
+    ) -> list[str]:
         ids = self._run("worker", amount, zone, instance_type, node_pool)
         self.workers += ids
         return ids
 
     def stop_instances(self, ids: list[str]) -> None:
-        self.sandbox.ecs_client().stop_instances(ecs_models.StopInstancesRequest(region_id=REGION, instance_id=ids))
+        self.sandbox.ecs_client().stop_instances(
+            ecs_models.StopInstancesRequest(region_id=REGION, instance_id=ids)
+        )
 
     def delete_instances(self, ids: list[str]) -> None:
         self.sandbox.ecs_client().delete_instances(
-            ecs_models.DeleteInstancesRequest(region_id=REGION, instance_id=ids, force=True))
+            ecs_models.DeleteInstancesRequest(region_id=REGION, instance_id=ids, force=True)
+        )
 
     # -- clients --------------------------------------------------------------------------------
 
@@ -138,13 +176,22 @@ class SandboxCluster:
     def custom(self) -> k8s.CustomObjectsApi:
         return k8s.CustomObjectsApi(self.api_client())
 
-    def kubectl(self, *args: str, check: bool = True, timeout: float = 60.0,
-                stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def kubectl(
+        self, *args: str, check: bool = True, timeout: float = 60.0, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES}
         env["HOME"] = str(self.workdir)
-        command = ["kubectl", "--kubeconfig", str(self.kubeconfig), "--cache-dir", str(self.workdir / "kcache"),
-                   *args]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env, input=stdin)
+        command = [
+            "kubectl",
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--cache-dir",
+            str(self.workdir / "kcache"),
+            *args,
+        ]
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, env=env, input=stdin
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
         return result
@@ -154,17 +201,26 @@ class SandboxCluster:
     def wait_ready_nodes(self, count: int, timeout: float = 20.0) -> list[k8s.V1Node]:
         def ready() -> list[k8s.V1Node]:
             nodes = self.core().list_node().items
-            good = [n for n in nodes if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions)]
+            good = [
+                n for n in nodes if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions)
+            ]
             return good if len(good) >= count else []
+
         return wait_until(ready, timeout, what=f"{count} Ready nodes in {self.name}")
 
     def wait_api(self, timeout: float = 20.0) -> None:
         wait_until(lambda: self.core().list_namespace().items, timeout, what=f"API server of {self.name}")
 
 
-def make_cluster(sandbox: Any, tmp_path: Path, name: str = "demo", workers: int = 2,
-                 zone: str = "cn-hangzhou-h", instance_type: str = "ecs.g7.large",
-                 node_pool: str = "general") -> SandboxCluster:
+def make_cluster(
+    sandbox: Any,
+    tmp_path: Path,
+    name: str = "demo",
+    workers: int = 2,
+    zone: str = "cn-hangzhou-h",
+    instance_type: str = "ecs.g7.large",
+    node_pool: str = "general",
+) -> SandboxCluster:
     """A cluster with one control plane and ``workers`` workers, all nodes Ready."""
     cluster = SandboxCluster(sandbox, name, tmp_path)
     cluster.add_control_plane(zone)
@@ -176,14 +232,34 @@ def make_cluster(sandbox: Any, tmp_path: Path, name: str = "demo", workers: int 
     return cluster
 
 
-def deployment_body(name: str, replicas: int, cpu: str = "500m", memory: str = "256Mi",
-                    node_selector: dict[str, str] | None = None, labels: dict[str, str] | None = None) -> dict[str, Any]:
+def deployment_body(
+    name: str,
+    replicas: int,
+    cpu: str = "500m",
+    memory: str = "256Mi",
+    node_selector: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
     labels = labels or {"app": name}
-    spec: dict[str, Any] = {"containers": [{"name": "app", "image": "nginx:1.27",
-                                            "ports": [{"containerPort": 80, "name": "http"}],
-                                            "resources": {"requests": {"cpu": cpu, "memory": memory}}}]}
+    spec: dict[str, Any] = {
+        "containers": [
+            {
+                "name": "app",
+                "image": "nginx:1.27",
+                "ports": [{"containerPort": 80, "name": "http"}],
+                "resources": {"requests": {"cpu": cpu, "memory": memory}},
+            }
+        ]
+    }
     if node_selector:
         spec["nodeSelector"] = node_selector
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "labels": labels},
-            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
-                     "template": {"metadata": {"labels": labels}, "spec": spec}}}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {"metadata": {"labels": labels}, "spec": spec},
+        },
+    }
