@@ -119,13 +119,13 @@ def test_listener_lifecycle(clean_sandbox):
         )
     )
     assert error.code == "ListenerAlreadyExists"
-    describe = lambda: (
-        client.describe_load_balancer_tcplistener_attribute(  # noqa: E731
-            slb_models.DescribeLoadBalancerTCPListenerAttributeRequest(
-                region_id=REGION, load_balancer_id=lb_id, listener_port=6443
-            )
-        ).body
-    )
+
+    def describe():
+        request = slb_models.DescribeLoadBalancerTCPListenerAttributeRequest(
+            region_id=REGION, load_balancer_id=lb_id, listener_port=6443
+        )
+        return client.describe_load_balancer_tcplistener_attribute(request).body
+
     assert (describe().status, describe().health_check_interval) == ("stopped", 5)
     client.start_load_balancer_listener(
         slb_models.StartLoadBalancerListenerRequest(
@@ -228,11 +228,13 @@ def test_backend_errors(clean_sandbox):
     ids = run_instances(clean_sandbox, amount=21)
     wait_for_status(clean_sandbox, ids, "Running")
     lb_id = _create(slb).load_balancer_id
-    add = lambda servers: slb.add_backend_servers(
-        slb_models.AddBackendServersRequest(  # noqa: E731
+
+    def add(servers):
+        request = slb_models.AddBackendServersRequest(
             region_id=REGION, load_balancer_id=lb_id, backend_servers=_backends(servers)
         )
-    )
+        return slb.add_backend_servers(request)
+
     assert _error(lambda: add([(i, 100) for i in ids])).code == "TooManyBackendServers"
     assert _error(lambda: add([(ids[0], 101)])).code == "InvalidWeight.Malformed"
     assert _error(lambda: add([("i-missing", 100)])).code == "InvalidServerId.NotFound"
