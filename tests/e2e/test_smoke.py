@@ -20,7 +20,7 @@ def test_token_is_required_and_issued(platform):
 
 
 def test_triggered_run_calls_the_cloud_and_succeeds(platform):
-    before = platform.sandbox.control("GET", "/_sandbox/calls").json()["next"]
+    before = platform.sandbox.calls()["next"]
     run_id = platform.trigger(DAG_ID, {"ticket_id": "OPS-1", "dry_run": True}, note="ticket OPS-1")
 
     state = platform.wait(DAG_ID, run_id, timeout=240)
@@ -31,7 +31,7 @@ def test_triggered_run_calls_the_cloud_and_succeeds(platform):
     assert run["triggered_by"] == "rest_api"
     dag = platform.api("GET", f"/api/v2/dags/{DAG_ID}").json()
     assert dag["is_paused"] is False
-    calls = platform.sandbox.control("GET", "/_sandbox/calls", params={"since": before}).json()["calls"]
+    calls = platform.sandbox.calls(since=before)["calls"]
     assert any(c.get("action") == "DescribeRegions" and c.get("product") == "ecs" for c in calls), calls
     xcom = f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/describe_regions/xcomEntries/return_value"
     regions = platform.api("GET", xcom).json()
