@@ -18,15 +18,34 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend (SQLite drops the zone on the way back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime()}
 
 
 class Cluster(Base):
@@ -45,8 +64,8 @@ class Cluster(Base):
     ca_cert: Mapped[str | None] = mapped_column(Text, nullable=True)
     credentials_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
     ticket_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     node_pools: Mapped[list[NodePool]] = relationship(
         back_populates="cluster", cascade="all, delete-orphan", order_by="NodePool.id"
@@ -72,7 +91,7 @@ class NodePool(Base):
     min_size: Mapped[int] = mapped_column(Integer, default=0)
     max_size: Mapped[int] = mapped_column(Integer, default=0)
     desired_size: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     cluster: Mapped[Cluster] = relationship(back_populates="node_pools")
 
@@ -86,8 +105,8 @@ class ZoneState(Base):
     zone_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     state: Mapped[str] = mapped_column(String(32), default="healthy")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    since: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    since: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class CapacityHistory(Base):
@@ -97,7 +116,7 @@ class CapacityHistory(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cluster: Mapped[str] = mapped_column(String(63), index=True)
-    observed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     tier: Mapped[str] = mapped_column(String(16))
     subject: Mapped[str] = mapped_column(String(253))
     zone_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -122,8 +141,8 @@ class DnsOwnership(Base):
     record_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     owner: Mapped[str] = mapped_column(String(253))
     cluster: Mapped[str | None] = mapped_column(String(63), nullable=True, index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class AuditEvent(Base):
@@ -132,7 +151,7 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     dag_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
     run_id: Mapped[str | None] = mapped_column(String(250), nullable=True)
     task_id: Mapped[str | None] = mapped_column(String(250), nullable=True)

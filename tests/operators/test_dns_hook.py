@@ -37,11 +37,19 @@ def test_weighted_values_replace_and_reweight(cloud_env: Any, audit_store: Any, 
     hook = dns_hook(audit_store, task_context)
     rr = "web.default.global"
     hook.reconcile_records(
-        domain=D, rr=rr, record_type="A", values={"203.0.113.1": 50, "203.0.113.2": 50}, owner="yunfleet/global"
+        domain=D,
+        rr=rr,
+        record_type="A",
+        values={"203.0.113.1": 50, "203.0.113.2": 50},
+        owner="yunfleet/global",
     )
     assert hook.weighted_round_robin_open(D, rr)
     summary = hook.reconcile_records(
-        domain=D, rr=rr, record_type="A", values={"203.0.113.1": 90, "203.0.113.3": 10}, owner="yunfleet/global"
+        domain=D,
+        rr=rr,
+        record_type="A",
+        values={"203.0.113.1": 90, "203.0.113.3": 10},
+        owner="yunfleet/global",
     )
     assert summary["created"] == ["203.0.113.3"] and summary["deleted"] == ["203.0.113.2"]
     assert sorted(summary["reweighted"]) == ["203.0.113.1", "203.0.113.3"]
@@ -49,7 +57,11 @@ def test_weighted_values_replace_and_reweight(cloud_env: Any, audit_store: Any, 
     assert records == {"203.0.113.1": 90, "203.0.113.3": 10}
     mark = cloud_env.calls()["next"]
     hook.reconcile_records(
-        domain=D, rr=rr, record_type="A", values={"203.0.113.1": 90, "203.0.113.3": 10}, owner="yunfleet/global"
+        domain=D,
+        rr=rr,
+        record_type="A",
+        values={"203.0.113.1": 90, "203.0.113.3": 10},
+        owner="yunfleet/global",
     )
     assert mutating_calls(cloud_env, mark) == []
 
@@ -58,16 +70,24 @@ def test_records_not_owned_are_never_touched(cloud_env: Any, audit_store: Any, t
     client = cloud_env.dns_client()
     from alibabacloud_alidns20150109 import models
 
-    client.add_domain_record(models.AddDomainRecordRequest(domain_name=D, rr="www", type="A", value="203.0.113.99"))
+    client.add_domain_record(
+        models.AddDomainRecordRequest(domain_name=D, rr="www", type="A", value="203.0.113.99")
+    )
     hook = dns_hook(audit_store, task_context)
     mark = cloud_env.calls()["next"]
     with pytest.raises(NotOwnedError, match="did not create"):
-        hook.reconcile_records(domain=D, rr="www", record_type="A", values={"203.0.113.5": None}, owner="yunfleet/x")
+        hook.reconcile_records(
+            domain=D, rr="www", record_type="A", values={"203.0.113.5": None}, owner="yunfleet/x"
+        )
     assert hook.delete_records(domain=D, rr="www", owner="yunfleet/x")["changes"] == 0
     assert mutating_calls(cloud_env, mark) == []
-    hook.reconcile_records(domain=D, rr="svc", record_type="A", values={"203.0.113.6": None}, owner="yunfleet/a")
+    hook.reconcile_records(
+        domain=D, rr="svc", record_type="A", values={"203.0.113.6": None}, owner="yunfleet/a"
+    )
     with pytest.raises(NotOwnedError, match="owned by 'yunfleet/a'"):
-        hook.reconcile_records(domain=D, rr="svc", record_type="A", values={"203.0.113.7": None}, owner="yunfleet/b")
+        hook.reconcile_records(
+            domain=D, rr="svc", record_type="A", values={"203.0.113.7": None}, owner="yunfleet/b"
+        )
     assert [r.value for r in hook.list_records(D, rr="www")] == ["203.0.113.99"]
 
 
@@ -87,7 +107,9 @@ def test_listing_pages_500_records(cloud_env: Any, audit_store: Any, task_contex
     try:
         for n in range(520):
             client.add_domain_record(
-                models.AddDomainRecordRequest(domain_name=D, rr=f"bulk{n}", type="A", value=f"203.0.113.{n % 250 + 1}")
+                models.AddDomainRecordRequest(
+                    domain_name=D, rr=f"bulk{n}", type="A", value=f"203.0.113.{n % 250 + 1}"
+                )
             )
     finally:
         cloud_env.reset_limits()

@@ -27,8 +27,20 @@ def test_faults_converge_without_duplicates(cloud_env: Any, audit_store: Any, ta
     cloud_env.set_faults(
         [
             {"product": "ecs", "action": "*", "error": "Throttling.User", "rate": 0.3},
-            {"product": "ecs", "action": "*", "error": "ServiceUnavailable", "http_status": 503, "rate": 0.05},
-            {"product": "ecs", "action": "DescribeInstances", "error": "timeout", "delay_ms": 1500, "rate": 0.1},
+            {
+                "product": "ecs",
+                "action": "*",
+                "error": "ServiceUnavailable",
+                "http_status": 503,
+                "rate": 0.05,
+            },
+            {
+                "product": "ecs",
+                "action": "DescribeInstances",
+                "error": "timeout",
+                "delay_ms": 1500,
+                "rate": 0.1,
+            },
             # processed after the client gave up: the retry must be answered from the ClientToken
             {"product": "ecs", "action": "RunInstances", "delay_ms": 1500, "rate": 0.5},
         ],
@@ -37,10 +49,15 @@ def test_faults_converge_without_duplicates(cloud_env: Any, audit_store: Any, ta
     retrying = EcsHook(
         audit_sink=audit_store,
         audit_context=task_context,
-        retry_policy=RetryPolicy(max_attempts=15, max_total_seconds=120, initial_backoff=0.02, max_backoff=0.3),
+        retry_policy=RetryPolicy(
+            max_attempts=15, max_total_seconds=120, initial_backoff=0.02, max_backoff=0.3
+        ),
         read_timeout_ms=800,
     )
-    pools = [("general", "cn-hangzhou-h", "vsw-sandbox00000000000h1", 4), ("batch", "cn-hangzhou-i", "vsw-sandbox00000000000i1", 3)]
+    pools = [
+        ("general", "cn-hangzhou-h", "vsw-sandbox00000000000h1", 4),
+        ("batch", "cn-hangzhou-i", "vsw-sandbox00000000000i1", 3),
+    ]
     for pool, zone, vswitch, count in pools:
         result = retrying.ensure_instances(spec(sg, count, node_pool=pool, zone_id=zone, vswitch_id=vswitch))
         assert len(result.instance_ids) == count
@@ -85,7 +102,12 @@ def test_worker_killed_after_run_instances_then_retry(
     # RunInstances is held 2.5 s before the sandbox processes it; the worker dies meanwhile.
     cloud_env.set_faults([{"product": "ecs", "action": "RunInstances", "delay_ms": 2500, "count": 1}])
     mark = cloud_env.calls()["next"]
-    identity = {"dag_id": "provision_cluster", "run_id": "manual__crash", "task_id": "workers", "map_index": 0}
+    identity = {
+        "dag_id": "provision_cluster",
+        "run_id": "manual__crash",
+        "task_id": "workers",
+        "map_index": 0,
+    }
     payload = {
         "db": sqlite_registry_url,
         "identity": {**identity, "try_number": 1},
@@ -137,7 +159,9 @@ def test_worker_killed_after_run_instances_then_retry(
     assert len(runs) == 2, runs  # both the killed worker's request and the retry reached the cloud
     assert len({r["params"].get("ClientToken") for r in runs}) == 1  # with the same ClientToken
     assert len(live_instances(cloud_env)) == 3
-    assert sorted(retry.list_cluster_instances("demo")[i].instance_id for i in range(3)) == result.instance_ids
+    assert (
+        sorted(retry.list_cluster_instances("demo")[i].instance_id for i in range(3)) == result.instance_ids
+    )
 
 
 @pytest.mark.parametrize("lost", ["request", "response"])

@@ -51,7 +51,9 @@ def live_instances(sandbox: Any, cluster: str = "demo") -> list[dict[str, Any]]:
     return [i for i in items if i.get("tags", {}).get(TAG_CLUSTER) == cluster]
 
 
-def test_ensure_instances_creates_the_shortfall_once(cloud_env: Any, audit_store: Any, task_context: Any) -> None:
+def test_ensure_instances_creates_the_shortfall_once(
+    cloud_env: Any, audit_store: Any, task_context: Any
+) -> None:
     hook = make_hook(audit_store, task_context)
     sg = security_group(hook)
     first = hook.ensure_instances(spec(sg, 3))
@@ -105,7 +107,9 @@ def test_delete_instances_is_idempotent(cloud_env: Any, audit_store: Any, task_c
     assert mutating_calls(cloud_env, mark) == []
 
 
-def test_instances_reach_running_through_the_waiter(cloud_env: Any, audit_store: Any, task_context: Any) -> None:
+def test_instances_reach_running_through_the_waiter(
+    cloud_env: Any, audit_store: Any, task_context: Any
+) -> None:
     hook = make_hook(audit_store, task_context)
     ids = hook.ensure_instances(spec(security_group(hook), 2)).instance_ids
     result = hook.wait_for("instances_running", instance_ids=ids, poll_interval=0.2, max_attempts=150)
@@ -126,7 +130,9 @@ def test_security_group_converges_without_calls(cloud_env: Any, audit_store: Any
     assert mutating_calls(cloud_env, mark) == []
 
 
-def test_idempotent_parameter_mismatch_fails_at_once(cloud_env: Any, audit_store: Any, task_context: Any) -> None:
+def test_idempotent_parameter_mismatch_fails_at_once(
+    cloud_env: Any, audit_store: Any, task_context: Any
+) -> None:
     hook = make_hook(audit_store, task_context)
     sg = security_group(hook)
     hook.run_instances(spec(sg, 1), 1, client_token="yf-fixed-token")
@@ -143,7 +149,7 @@ def test_permanent_error_names_the_problem(cloud_env: Any, audit_store: Any, tas
     hook = make_hook(audit_store, task_context)
     sg = security_group(hook)
     mark = cloud_env.calls()["next"]
-    with pytest.raises(PermanentCloudError, match="InvalidImageId.NotFound"):
+    with pytest.raises(PermanentCloudError, match=r"InvalidImageId\.NotFound"):
         hook.ensure_instances(spec(sg, 1, image_id="no-such-image"))
     assert len([c for c in cloud_env.calls(mark)["calls"] if c["action"] == "RunInstances"]) == 1
 

@@ -25,23 +25,32 @@ def slb_hook(audit_store: Any, task_context: Any, **kw: Any) -> SlbHook:
 
 def ensure_lb(hook: SlbHook) -> dict[str, Any]:
     return hook.ensure_load_balancer(
-        cluster="demo", name="demo-apiserver", vswitch_id="vsw-sandbox00000000000h1", vpc_id="vpc-sandbox0000000000001"
+        cluster="demo",
+        name="demo-apiserver",
+        vswitch_id="vsw-sandbox00000000000h1",
+        vpc_id="vpc-sandbox0000000000001",
     )
 
 
-def test_load_balancer_listener_backends_converge(cloud_env: Any, audit_store: Any, task_context: Any) -> None:
+def test_load_balancer_listener_backends_converge(
+    cloud_env: Any, audit_store: Any, task_context: Any
+) -> None:
     ids = running_instances(audit_store, task_context, 3)
     hook = slb_hook(audit_store, task_context)
     lb = ensure_lb(hook)
     assert lb["created"] and lb["load_balancer_id"] and lb["address"]
-    listener = hook.ensure_tcp_listener(load_balancer_id=lb["load_balancer_id"], listener_port=6443, backend_port=6443)
+    listener = hook.ensure_tcp_listener(
+        load_balancer_id=lb["load_balancer_id"], listener_port=6443, backend_port=6443
+    )
     assert listener == {"listener_port": 6443, "created": True, "started": True}
     backends = hook.ensure_backends(lb["load_balancer_id"], {i: 100 for i in ids})
     assert sorted(backends["added"]) == sorted(ids)
 
     mark = cloud_env.calls()["next"]
     assert ensure_lb(hook) == {**lb, "created": False}
-    assert hook.ensure_tcp_listener(load_balancer_id=lb["load_balancer_id"], listener_port=6443, backend_port=6443) == {
+    assert hook.ensure_tcp_listener(
+        load_balancer_id=lb["load_balancer_id"], listener_port=6443, backend_port=6443
+    ) == {
         "listener_port": 6443,
         "created": False,
         "started": False,
@@ -57,7 +66,9 @@ def test_load_balancer_listener_backends_converge(cloud_env: Any, audit_store: A
     assert set(hook.backend_health(lb["load_balancer_id"], 6443)) == set(ids)
 
 
-def test_set_backend_weights_changes_only_differences(cloud_env: Any, audit_store: Any, task_context: Any) -> None:
+def test_set_backend_weights_changes_only_differences(
+    cloud_env: Any, audit_store: Any, task_context: Any
+) -> None:
     ids = running_instances(audit_store, task_context, 2)
     hook = slb_hook(audit_store, task_context)
     lb_id = ensure_lb(hook)["load_balancer_id"]
@@ -86,7 +97,9 @@ def test_remove_others_and_delete(cloud_env: Any, audit_store: Any, task_context
     assert hook.find_load_balancers(cluster="demo") == []
 
 
-def test_backend_that_is_not_running_is_a_permanent_error(cloud_env: Any, audit_store: Any, task_context: Any) -> None:
+def test_backend_that_is_not_running_is_a_permanent_error(
+    cloud_env: Any, audit_store: Any, task_context: Any
+) -> None:
     hook = slb_hook(audit_store, task_context)
     lb_id = ensure_lb(hook)["load_balancer_id"]
     with pytest.raises(PermanentCloudError) as info:
