@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 from alibabacloud_ecs20140526 import models as ecs_models
 
+from tests.fixtures.sandbox import SandboxHandle
 from tests.sandbox.helpers import run_instances, wait_for_status
 
 
@@ -76,3 +77,20 @@ def test_restart_restores_state(clean_sandbox):
     assert zones["cn-hangzhou-j"]["stock"]["ecs.g7.large"] == 7
     # ids keep being unique after a restore
     assert not set(run_instances(clean_sandbox, amount=1)) & set(ids)
+
+
+def test_ids_follow_the_seed(sandbox, tmp_path):
+    other = SandboxHandle(tmp_path / "seeded", seed=1)
+    other.start()
+    try:
+        sandbox.reset()
+        other.reset()
+        seed0 = run_instances(sandbox, amount=2)
+        seed1 = run_instances(other, amount=2)
+        assert seed0 != seed1
+        other.reset()
+        assert run_instances(other, amount=2) == seed1
+        assert other.health()["seed"] == 1
+    finally:
+        other.close()
+        sandbox.reset()
