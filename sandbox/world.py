@@ -220,18 +220,6 @@ class World:
     def state_file(self) -> Path | None:
         return self.state_dir / "state.json" if self.state_dir else None
 
-    def save(self) -> bool:
-        """Write state.json atomically; returns False when there is no state dir."""
-        path = self.state_file
-        if path is None:
-            return False
-        text = json.dumps(self.to_state(), sort_keys=True, indent=1)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".json.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-        return True
-
     def restore(self) -> bool:
         """Load state.json if present; returns whether a saved world was restored."""
         path = self.state_file
