@@ -31,20 +31,25 @@ def _qualified(plural: str, group: str) -> str:
     return f"{plural}.{group}" if group else plural
 
 
+def _details(name: str, group: str, kind: str) -> dict[str, Any]:
+    details = {"name": name, "group": group, "kind": kind}
+    return {k: v for k, v in details.items() if v}
+
+
 def not_found(plural: str, group: str, name: str) -> KubeError:
     return KubeError(404, "NotFound", f'{_qualified(plural, group)} "{name}" not found',
-                     {"name": name, "group": group or None, "kind": plural})
+                     _details(name, group, plural))
 
 
 def already_exists(plural: str, group: str, name: str) -> KubeError:
     return KubeError(409, "AlreadyExists", f'{_qualified(plural, group)} "{name}" already exists',
-                     {"name": name, "group": group or None, "kind": plural})
+                     _details(name, group, plural))
 
 
 def conflict(plural: str, group: str, name: str, why: str) -> KubeError:
     return KubeError(409, "Conflict",
                      f'Operation cannot be fulfilled on {_qualified(plural, group)} "{name}": {why}',
-                     {"name": name, "group": group or None, "kind": plural})
+                     _details(name, group, plural))
 
 
 def stale(plural: str, group: str, name: str) -> KubeError:
@@ -60,7 +65,7 @@ def invalid(kind: str, group: str, name: str, causes: list[tuple[str, str]]) -> 
         text = "[" + ", ".join(f"{field}: {message}" for field, message in causes) + "]"
     return KubeError(
         422, "Invalid", f'{label} "{name}" is invalid: {text}',
-        {"name": name, "group": group or None, "kind": kind,
+        {**_details(name, group, kind),
          "causes": [{"reason": _cause_reason(message), "message": message, "field": field}
                     for field, message in causes]},
     )
