@@ -1,0 +1,104 @@
+"""Integrity checks for every DAG file in dags/: imports, authoring rules, parse time.
+
+A task "calls a cloud API" when it runs in one of the API-rate pools (docs/conventions.md): that is
+how a task declares it, and every such task must retry transient failures (retries >= 2).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from yunfleet.devenv_config import POOLS, REPO_ROOT
+from yunfleet.devenv_parsetime import measure_dag_import
+
+DAGS_DIR = REPO_ROOT / "dags"
+DAG_FILES = sorted(p for p in DAGS_DIR.glob("*.py") if p.name != "__init__.py")
+
+# DAG ids are a contract (ARCHITECTURE.md); smoke_* DAGs exercise the platform until real DAGs exist.
+CONTRACT_DAG_IDS = {
+    "provision_cluster",
+    "decommission_cluster",
+    "reconcile_capacity",
+    "zone_health",
+    "zone_failover",
+    "register_services",
+}
+MUTATING_DAG_IDS = CONTRACT_DAG_IDS - {"zone_health"}
+MAX_IMPORT_SECONDS = 0.5
+MIN_CLOUD_RETRIES = 2
+
+pytestmark = pytest.mark.parametrize("dag_file", DAG_FILES, ids=[p.name for p in DAG_FILES])
+
+
+@cache
+def _dagbag(dag_file: Path):
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(dag_file), safe_mode=False)
+
+
+def _dags(dag_file: Path):
+    bag = _dagbag(dag_file)
+    if bag.import_errors:
+        pytest.fail(f"{dag_file.name} does not import: {bag.import_errors}", pytrace=False)
+    return list(bag.dags.values())
+
+
+def test_imports_and_defines_a_dag(dag_file):
+    bag = _dagbag(dag_file)
+    assert bag.import_errors == {}
+    assert bag.dags, f"{dag_file.name} defines no DAG"
+
+
+def test_dag_ids_are_known(dag_file):
+    for dag in _dags(dag_file):
+        assert dag.dag_id in CONTRACT_DAG_IDS or dag.dag_id.startswith("smoke_"), (
+            f"{dag.dag_id} is not one of the contract DAG ids {sorted(CONTRACT_DAG_IDS)}"
+        )
+
+
+def test_authoring_rules(dag_file):
+    from airflow.configuration import conf
+
+    default_owner = conf.get("operators", "default_owner")
+    for dag in _dags(dag_file):
+        assert dag.tags, f"{dag.dag_id}: no tags"
+        assert (dag.doc_md or "").strip(), f"{dag.dag_id}: no doc_md"
+        assert dag.catchup is False, f"{dag.dag_id}: catchup must be False"
+        for task in dag.tasks:
+            assert task.owner and task.owner != default_owner, (
+                f"{dag.dag_id}.{task.task_id}: owner must be set (got {task.owner!r})"
+            )
+
+
+def test_cloud_calling_tasks_retry(dag_file):
+    for dag in _dags(dag_file):
+        for task in dag.tasks:
+            if task.pool in POOLS:
+                assert (task.retries or 0) >= MIN_CLOUD_RETRIES, (
+                    f"{dag.dag_id}.{task.task_id} runs in pool {task.pool} (calls a cloud API) "
+                    f"but has retries={task.retries}; needs >= {MIN_CLOUD_RETRIES}"
+                )
+
+
+def test_mutating_dags_take_ticket_and_dry_run(dag_file):
+    for dag in _dags(dag_file):
+        if dag.dag_id in MUTATING_DAG_IDS:
+            missing = {"ticket_id", "dry_run"} - set(dag.params.keys())
+            assert not missing, f"{dag.dag_id}: missing params {sorted(missing)}"
+
+
+def test_imports_fast_on_top_of_airflow_sdk(dag_file, tmp_path):
+    """Fresh-interpreter import; a slow first sample is re-measured so a busy machine does not decide."""
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    timing = measure_dag_import(dag_file, repeats=1, env=env)
+    if timing.best >= MAX_IMPORT_SECONDS:
+        timing = measure_dag_import(dag_file, repeats=3, env=env)
+    assert timing.best < MAX_IMPORT_SECONDS, (
+        f"{dag_file.name} takes {timing.best:.3f} s to import after airflow.sdk "
+        f"(samples {', '.join(f'{s:.3f}' for s in timing.samples)}); move heavy imports into tasks"
+    )
