@@ -63,3 +63,14 @@ def client_token(cluster: str, intent_key: str, generation: str = "") -> str:
     """
     digest = hashlib.sha256(f"{cluster}\x00{intent_key}\x00{generation}".encode()).hexdigest()
     return f"yf-{digest[:48]}"
+
+
+#: The Asset that provisioning and decommissioning update when the set of registered clusters
+#: changes; ``register_services`` and ``reconcile_capacity`` schedule on it.
+CLUSTERS_ASSET_NAME = "yunfleet_clusters"
+CLUSTERS_ASSET_URI = "yunfleet://registry/clusters"
+
+
+def api_record_owner(cluster: str) -> str:
+    """Owner written into the TXT ownership record of ``api.<cluster>``."""
+    return f"cluster/{cluster}"

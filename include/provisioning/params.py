@@ -43,6 +43,17 @@ SIZE_RULE_DESIRED = "rule: min_size <= desired_size <= max_size"
 NO_DEFAULT: Any = object()
 
 
+class SharedRules(list[Any]):
+    """A read-only list of schema rules that deep copies to itself.
+
+    Airflow deep-copies a DAG's params into every task; the expanded size rules are large and
+    never change, so sharing them keeps parsing the DAG file fast.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SharedRules:
+        return self
+
+
 @dataclass(frozen=True)
 class ParamSpec:
     """One DAG param: its default (``NO_DEFAULT`` means required) and its JSON schema."""
@@ -88,6 +99,9 @@ def _pool_size_rules() -> list[dict[str, Any]]:
     return rules
 
 
+_POOL_SIZE_RULES = SharedRules(_pool_size_rules())
+
+
 def _zone_list_schema(title: str, description: str) -> dict[str, Any]:
     return {
         "type": "array",
@@ -116,7 +130,7 @@ def node_pool_schema() -> dict[str, Any]:
             "max_size": {"type": "integer", "minimum": 1, "maximum": MAX_POOL_SIZE},
             "desired_size": {"type": "integer", "minimum": 0, "maximum": MAX_POOL_SIZE},
         },
-        "allOf": _pool_size_rules(),
+        "allOf": _POOL_SIZE_RULES,
     }
 
 

@@ -34,12 +34,14 @@ class CloudFacts:
     registered_spec: Mapping[str, Any] | None = None
     #: The registered cluster's lifecycle state, e.g. ``provisioning``, ``ready``.
     registered_state: str | None = None
-    #: Instances still creatable in the region (quota minus usage); ``None`` when unknown.
-    instance_quota_remaining: int | None = None
+    #: vCPUs still available under the account's quota (quota minus usage); ``None`` when unknown.
+    vcpu_quota_remaining: int | None = None
+    #: vCPUs per instance type (DescribeInstanceTypes); needed for the quota check.
+    instance_vcpus: Mapping[str, int] = field(default_factory=dict)
     #: Load balancers still creatable; ``None`` when unknown.
     load_balancer_quota_remaining: int | None = None
-    #: Instances already tagged for this cluster (they count as planned, not against the quota).
-    existing_instances: int = 0
+    #: vCPUs of instances already tagged for this cluster (planned, so not counted twice).
+    existing_vcpus: int = 0
     #: Whether an apiserver load balancer already exists for this cluster.
     existing_load_balancer: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -117,13 +119,8 @@ def cloud_errors(request: ProvisionRequest, facts: CloudFacts) -> list[str]:
 
     if not converged_rerun:
         errors.extend(_stock_errors(request, facts))
-        plan = plan_provision(request)
-        needed = max(plan.instance_count() - facts.existing_instances, 0)
-        if facts.instance_quota_remaining is not None and needed > facts.instance_quota_remaining:
-            errors.append(
-                f"quota: {needed} more instances needed, only {facts.instance_quota_remaining} left "
-                f"in {request.region_id}"
-            )
+        if facts.vcpu_quota_remaining is not None:
+            errors.extend(_quota_errors(request, facts, facts.vcpu_quota_remaining))
         if (
             facts.load_balancer_quota_remaining is not None
             and not facts.existing_load_balancer
@@ -131,6 +128,19 @@ def cloud_errors(request: ProvisionRequest, facts: CloudFacts) -> list[str]:
         ):
             errors.append(f"quota: no load balancer left in {request.region_id} for the API server")
     return errors
+
+
+def _quota_errors(request: ProvisionRequest, facts: CloudFacts, remaining: int) -> list[str]:
+    total = 0
+    for item in plan_provision(request).by_kind("instances"):
+        vcpus = facts.instance_vcpus.get(item.instance_type or "")
+        if vcpus is None:
+            return [f"quota: vCPUs of {item.instance_type} unknown; cannot check the vCPU quota"]
+        total += vcpus * item.count
+    needed = max(total - facts.existing_vcpus, 0)
+    if needed > remaining:
+        return [f"quota: {needed} more vCPUs needed, only {remaining} left in {request.region_id}"]
+    return []
 
 
 def _stock_errors(request: ProvisionRequest, facts: CloudFacts) -> list[str]:

@@ -103,7 +103,11 @@ def test_pool_without_zones_gets_the_cluster_zones() -> None:
             {"stock": {(z, "ecs.c7.2xlarge"): "WithStock" for z in ZONES}},
             "stock: ecs.g7.xlarge is not offered in cn-hangzhou-h (needed by control plane, pool general)",
         ),
-        ({"instance_quota_remaining": 5}, "quota: 9 more instances needed, only 5 left in cn-hangzhou"),
+        (
+            {"vcpu_quota_remaining": 30, "instance_vcpus": {"ecs.g7.xlarge": 4, "ecs.c7.2xlarge": 8}},
+            "quota: 44 more vCPUs needed, only 30 left in cn-hangzhou",
+        ),
+        ({"vcpu_quota_remaining": 30}, "quota: vCPUs of ecs.g7.xlarge unknown"),
         ({"load_balancer_quota_remaining": 0}, "quota: no load balancer left in cn-hangzhou"),
         ({"region_id": "cn-beijing"}, "region_id: facts are for cn-beijing"),
     ],
@@ -114,8 +118,10 @@ def test_cloud_errors(fact_overrides: dict[str, Any], expected: str) -> None:
 
 
 def test_quota_counts_existing_instances() -> None:
-    # 9 planned, 6 exist already (a resumed run): 3 more fit in a quota of 3.
-    assert cloud_errors(make_request(), facts(instance_quota_remaining=3, existing_instances=6)) == []
+    # 7 x 4 + 2 x 8 = 44 vCPUs planned, 40 exist already (a resumed run): 4 more fit in a quota of 4.
+    vcpus = {"ecs.g7.xlarge": 4, "ecs.c7.2xlarge": 8}
+    assert cloud_errors(make_request(), facts(vcpu_quota_remaining=4, instance_vcpus=vcpus, existing_vcpus=40)) == []
+    assert cloud_errors(make_request(), facts(vcpu_quota_remaining=3, instance_vcpus=vcpus, existing_vcpus=40))
 
 
 def test_name_taken_by_a_different_cluster() -> None:
