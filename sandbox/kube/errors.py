@@ -114,5 +114,5 @@ def unavailable(message: str) -> KubeError:
 
 
 def too_many_requests(message: str, causes: list[dict[str, str]] | None = None) -> KubeError:
-    return KubeError(429, "TooManyRequests", message, {"causes": causes} if causes else None,
-                     headers={"Retry-After": "1"})
+    """429 as the eviction subresource answers it: no Retry-After, so clients back off themselves."""
+    return KubeError(429, "TooManyRequests", message, {"causes": causes} if causes else None)
