@@ -172,8 +172,9 @@ class FleetKubernetesHook(KubernetesHook):
     def get_conn(self) -> client.ApiClient:
         configuration = client.Configuration()
         configuration.host = self.server.rstrip("/")
-        configuration.api_key = {"authorization": self._bearer_token}
-        configuration.api_key_prefix = {"authorization": "Bearer"}
+        # kubernetes >= 36 reads "BearerToken"; older clients read "authorization".
+        configuration.api_key = {"BearerToken": self._bearer_token, "authorization": self._bearer_token}
+        configuration.api_key_prefix = {"BearerToken": "Bearer", "authorization": "Bearer"}
         configuration.ssl_ca_cert = self.ca_file
         configuration.verify_ssl = True
         self._is_in_cluster = False
@@ -183,6 +184,8 @@ class FleetKubernetesHook(KubernetesHook):
     def test_connection(self) -> tuple[bool, str]:
         try:
             version = client.VersionApi(self.api_client).get_code(_request_timeout=self.request_timeout)
+            # /version is public on most API servers; listing namespaces proves the token works.
+            self.core_v1_client.list_namespace(limit=1, _request_timeout=self.request_timeout)
         except Exception as exc:  # the UI wants a message, never a traceback
             return False, f"{type(exc).__name__}: {str(exc)[:200]}"
         return True, f"connected to {self.cluster}: Kubernetes {version.git_version}"
@@ -253,15 +256,16 @@ class FleetKubernetesHook(KubernetesHook):
     def api_server_ready(self) -> bool:
         """True when ``/readyz`` answers ok; False on any error (for sensors and waiters)."""
         try:
-            _, status, _ = self.api_client.call_api(
+            response = self.api_client.call_api(
                 "/readyz",
                 "GET",
                 auth_settings=["BearerToken"],
-                response_type="str",
+                response_types_map={},
                 _return_http_data_only=False,
                 _preload_content=False,
                 _request_timeout=self.request_timeout,
             )
+            status = response[1] if isinstance(response, tuple) else response.status
         except Exception as exc:  # not ready yet is an answer, not an error
             log.info("API server of %s not ready: %s", self.cluster, str(exc)[:200])
             return False
