@@ -10,3 +10,4 @@ from tests.fixtures.building_blocks import (  # noqa: F401
     sqlite_registry_url,
     task_context,
 )
+from tests.fixtures.fleet_cluster import fleet_cluster  # noqa: F401

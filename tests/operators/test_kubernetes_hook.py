@@ -8,7 +8,7 @@ import pytest
 from kubernetes import client
 
 from operators.hooks.kubernetes import DrainTimeoutError, FleetKubernetesHook
-from tests.fixtures.fleet_cluster import FleetCluster, fleet_cluster  # noqa: F401
+from tests.fixtures.fleet_cluster import FleetCluster
 
 
 def kube(audit_store: Any, task_context: Any, **kw: Any) -> FleetKubernetesHook:
