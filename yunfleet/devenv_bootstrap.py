@@ -27,12 +27,18 @@ def _is_managed(conn_id: str, login: str | None, extra: dict[str, object]) -> bo
     return isinstance(url, str) and url.startswith("sqlite:///")
 
 
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _upsert_connection(session: Session, conn_id: str, spec: dict[str, object]) -> str:
     # The metadata-DB model on purpose: this is admin tooling run before the platform starts, not
     # task code (tasks read connections through airflow.sdk.Connection).
     from airflow.models import Connection
 
     extra = spec.get("extra", {})
+    login = _opt_str(spec.get("login"))
+    password = _opt_str(spec.get("password"))
     query = session.query(Connection)  # noqa: AIR311
     existing = query.filter(Connection.conn_id == conn_id).one_or_none()  # noqa: AIR311
     if existing is None:
@@ -40,8 +46,8 @@ def _upsert_connection(session: Session, conn_id: str, spec: dict[str, object]) 
             Connection(  # noqa: AIR311
                 conn_id=conn_id,
                 conn_type=str(spec["conn_type"]),
-                login=spec.get("login"),  # type: ignore[arg-type]
-                password=spec.get("password"),  # type: ignore[arg-type]
+                login=login,
+                password=password,
                 extra=json.dumps(extra),
             )
         )
@@ -49,8 +55,8 @@ def _upsert_connection(session: Session, conn_id: str, spec: dict[str, object]) 
     if not _is_managed(conn_id, existing.login, existing.extra_dejson):
         return "kept (points away from the local default)"
     existing.conn_type = str(spec["conn_type"])
-    existing.login = spec.get("login")
-    existing.set_password(spec.get("password"))
+    existing.login = login
+    existing.set_password(password)
     existing.set_extra(json.dumps(extra))
     return "up to date"
 
