@@ -13,10 +13,21 @@ from sandbox.kube.cluster import SYSTEM_NAMESPACES, Cluster
 from sandbox.kube.errors import KubeError, bad_request, method_not_allowed, not_found, path_not_found, stale
 from sandbox.kube.patching import apply_patch
 from sandbox.kube.resources import (
-    DEPLOYMENTS, ENDPOINTS, GROUP_VERSIONS, NAMESPACES, PODS, SERVICES, STORED, ResourceType, lookup,
+    DEPLOYMENTS,
+    ENDPOINTS,
+    GROUP_VERSIONS,
+    NAMESPACES,
+    PODS,
+    SERVICES,
+    STORED,
+    ResourceType,
+    lookup,
 )
 from sandbox.kube.selectors import (
-    parse_field_selector, parse_label_selector, selector_object_to_string, supported_fields,
+    parse_field_selector,
+    parse_label_selector,
+    selector_object_to_string,
+    supported_fields,
 )
 from sandbox.kube.validation import check_kind, prepare
 
@@ -102,11 +113,21 @@ def handle(cluster: Cluster, req: ApiRequest, now: float, server_address: str) -
         return _list(cluster, req, target, now)
     if method == "GET":
         if target.sub == "scale":
-            return ApiResponse(200, _scale_of(cluster.store.get(target.rt, target.namespace or "", target.name)))
+            return ApiResponse(
+                200, _scale_of(cluster.store.get(target.rt, target.namespace or "", target.name))
+            )
         obj = cluster.store.get(target.rt, target.namespace or "", target.name)
         if tables.wants_table(req.accept):
-            return ApiResponse(200, tables.to_table(target.rt.kind, [obj], obj["metadata"]["resourceVersion"], now,
-                                                    req.query.get("includeObject", "Metadata")))
+            return ApiResponse(
+                200,
+                tables.to_table(
+                    target.rt.kind,
+                    [obj],
+                    obj["metadata"]["resourceVersion"],
+                    now,
+                    req.query.get("includeObject", "Metadata"),
+                ),
+            )
         return ApiResponse(200, obj)
     if method == "POST" and target.name is None:
         return _create(cluster, req, target, now)
@@ -128,37 +149,63 @@ def handle(cluster: Cluster, req: ApiRequest, now: float, server_address: str) -
 
 def _filtered(cluster: Cluster, req: ApiRequest, target: Target) -> list[dict[str, Any]]:
     label_test = parse_label_selector(req.query.get("labelSelector"))
-    field_test = parse_field_selector(req.query.get("fieldSelector"), supported_fields(target.rt.kind),
-                                      target.rt.kind)
-    return [o for o in cluster.store.items(target.rt, target.namespace)
-            if label_test(o["metadata"].get("labels") or {}) and field_test(o)]
+    field_test = parse_field_selector(
+        req.query.get("fieldSelector"), supported_fields(target.rt.kind), target.rt.kind
+    )
+    return [
+        o
+        for o in cluster.store.items(target.rt, target.namespace)
+        if label_test(o["metadata"].get("labels") or {}) and field_test(o)
+    ]
 
 
 def _list(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> ApiResponse:
     if req.query.get("watch") in ("true", "1"):
         since = req.query.get("resourceVersion")
-        return ApiResponse(200, None, watch=WatchSpec(
-            target.rt, target.namespace, parse_label_selector(req.query.get("labelSelector")),
-            parse_field_selector(req.query.get("fieldSelector"), supported_fields(target.rt.kind), target.rt.kind),
-            int(since) if since and since.isdigit() and since != "0" else None,
-            float(req.query.get("timeoutSeconds") or 1800)))
+        return ApiResponse(
+            200,
+            None,
+            watch=WatchSpec(
+                target.rt,
+                target.namespace,
+                parse_label_selector(req.query.get("labelSelector")),
+                parse_field_selector(
+                    req.query.get("fieldSelector"), supported_fields(target.rt.kind), target.rt.kind
+                ),
+                int(since) if since and since.isdigit() and since != "0" else None,
+                float(req.query.get("timeoutSeconds") or 1800),
+            ),
+        )
     items = copy.deepcopy(_filtered(cluster, req, target))
     rv = str(cluster.store.rv)
     if tables.wants_table(req.accept):
-        return ApiResponse(200, tables.to_table(target.rt.kind, items, rv, now,
-                                                req.query.get("includeObject", "Metadata")))
-    return ApiResponse(200, {"kind": f"{target.rt.kind}List", "apiVersion": target.rt.api_version,
-                             "metadata": {"resourceVersion": rv}, "items": items})
+        return ApiResponse(
+            200, tables.to_table(target.rt.kind, items, rv, now, req.query.get("includeObject", "Metadata"))
+        )
+    return ApiResponse(
+        200,
+        {
+            "kind": f"{target.rt.kind}List",
+            "apiVersion": target.rt.api_version,
+            "metadata": {"resourceVersion": rv},
+            "items": items,
+        },
+    )
 
 
 def _scale_of(deployment: dict[str, Any]) -> dict[str, Any]:
     meta = deployment["metadata"]
     return {
-        "kind": "Scale", "apiVersion": "autoscaling/v1",
-        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")},
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+        },
         "spec": {"replicas": deployment["spec"].get("replicas", 0)},
-        "status": {"replicas": (deployment.get("status") or {}).get("replicas", 0),
-                   "selector": selector_object_to_string(deployment["spec"].get("selector"))},
+        "status": {
+            "replicas": (deployment.get("status") or {}).get("replicas", 0),
+            "selector": selector_object_to_string(deployment["spec"].get("selector")),
+        },
     }
 
 
@@ -176,8 +223,15 @@ def _metrics(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> A
             if item["metadata"]["name"] == target.name:
                 return ApiResponse(200, item)
         raise not_found(target.rt.plural, target.rt.group, target.name)
-    return ApiResponse(200, {"kind": f"{target.rt.kind}List", "apiVersion": target.rt.api_version,
-                             "metadata": {}, "items": items})
+    return ApiResponse(
+        200,
+        {
+            "kind": f"{target.rt.kind}List",
+            "apiVersion": target.rt.api_version,
+            "metadata": {},
+            "items": items,
+        },
+    )
 
 
 # -- writes -----------------------------------------------------------------------------------
@@ -208,7 +262,9 @@ def _create(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> Ap
     meta = obj.setdefault("metadata", {})
     if rt.namespaced:
         if meta.get("namespace") and meta["namespace"] != target.namespace:
-            raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
+            raise bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
         meta["namespace"] = target.namespace
     for field_name in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation"):
         meta.pop(field_name, None)
@@ -229,8 +285,15 @@ def _changed_spec(old: dict[str, Any], new: dict[str, Any]) -> bool:
     return old.get("spec") != new.get("spec")
 
 
-def _store_update(cluster: Cluster, rt: ResourceType, old: dict[str, Any], new: dict[str, Any],
-                  sub: str | None, expect_rv: str | None, req: ApiRequest) -> dict[str, Any]:
+def _store_update(
+    cluster: Cluster,
+    rt: ResourceType,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    sub: str | None,
+    expect_rv: str | None,
+    req: ApiRequest,
+) -> dict[str, Any]:
     """Apply the update rules shared by PUT and PATCH, then write (unless dry run)."""
     if sub == "status":
         merged = copy.deepcopy(old)
@@ -261,7 +324,11 @@ def _keep_allocations(old: dict[str, Any], new: dict[str, Any]) -> None:
         spec["clusterIP"], spec["clusterIPs"] = old_spec["clusterIP"], old_spec.get("clusterIPs")
     old_ports = {p.get("port"): p.get("nodePort") for p in old_spec.get("ports") or []}
     for port in spec.get("ports") or []:
-        if not port.get("nodePort") and old_ports.get(port.get("port")) and spec.get("type") in ("NodePort", "LoadBalancer"):
+        if (
+            not port.get("nodePort")
+            and old_ports.get(port.get("port"))
+            and spec.get("type") in ("NodePort", "LoadBalancer")
+        ):
             port["nodePort"] = old_ports[port.get("port")]
 
 
@@ -273,7 +340,9 @@ def _update(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> Ap
     check_kind(rt, body)
     meta = body.setdefault("metadata", {})
     if meta.get("name") and meta["name"] != name:
-        raise bad_request(f"the name of the object ({meta['name']}) does not match the name on the URL ({name})")
+        raise bad_request(
+            f"the name of the object ({meta['name']}) does not match the name on the URL ({name})"
+        )
     meta["name"] = name
     if rt.namespaced:
         meta["namespace"] = target.namespace
@@ -298,8 +367,10 @@ def _patch(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> Api
     if expect != old["metadata"]["resourceVersion"]:
         raise stale(rt.plural, rt.group, name)
     if new["metadata"].get("name") != name:
-        raise bad_request(f"the name of the object ({new['metadata'].get('name')}) does not match the name "
-                          f"on the URL ({name})")
+        raise bad_request(
+            f"the name of the object ({new['metadata'].get('name')}) does not match the name "
+            f"on the URL ({name})"
+        )
     new["metadata"]["namespace"] = old["metadata"].get("namespace")
     if not rt.namespaced:
         new["metadata"].pop("namespace", None)
@@ -313,8 +384,13 @@ def _write_scale(cluster: Cluster, target: Target, scale: Any, req: ApiRequest) 
     replicas = (scale.get("spec") or {}).get("replicas", 0)
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
         from sandbox.kube.errors import invalid
-        raise invalid("Scale", "autoscaling", target.name or "",
-                      [("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0")])
+
+        raise invalid(
+            "Scale",
+            "autoscaling",
+            target.name or "",
+            [("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0")],
+        )
     expect = (scale.get("metadata") or {}).get("resourceVersion") or None
     if expect and expect != deployment["metadata"]["resourceVersion"]:
         raise stale(DEPLOYMENTS.plural, DEPLOYMENTS.group, target.name or "")
@@ -335,9 +411,12 @@ def _evict(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> Api
     disruption.check_eviction(cluster, pod)
     if not _dry_run(req):
         cluster.store.delete(PODS, target.namespace or "", target.name or "")
-        cluster.record_event(pod, "Normal", "Killing", f"Stopping container {_first_container(pod)}", "kubelet", now)
-    return ApiResponse(201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                             "code": 201})
+        cluster.record_event(
+            pod, "Normal", "Killing", f"Stopping container {_first_container(pod)}", "kubelet", now
+        )
+    return ApiResponse(
+        201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+    )
 
 
 def _first_container(pod: dict[str, Any]) -> str:
@@ -353,8 +432,9 @@ def _delete_options(req: ApiRequest) -> dict[str, Any]:
     return options
 
 
-def delete_object(cluster: Cluster, rt: ResourceType, namespace: str, name: str, policy: str | None,
-                  now: float) -> dict[str, Any]:
+def delete_object(
+    cluster: Cluster, rt: ResourceType, namespace: str, name: str, policy: str | None, now: float
+) -> dict[str, Any]:
     """Delete one object and what garbage collection takes with it."""
     obj = cluster.store.delete(rt, namespace, name)
     uid = obj["metadata"]["uid"]
@@ -386,21 +466,43 @@ def _delete(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> Ap
     pre = options.get("preconditions") or {}
     if pre.get("uid") and pre["uid"] != current["metadata"]["uid"]:
         from sandbox.kube.errors import conflict
-        raise conflict(rt.plural, rt.group, name, f"Precondition failed: UID in precondition: {pre['uid']}, "
-                       f"UID in object meta: {current['metadata']['uid']}")
+
+        raise conflict(
+            rt.plural,
+            rt.group,
+            name,
+            f"Precondition failed: UID in precondition: {pre['uid']}, "
+            f"UID in object meta: {current['metadata']['uid']}",
+        )
     if pre.get("resourceVersion") and pre["resourceVersion"] != current["metadata"]["resourceVersion"]:
         raise stale(rt.plural, rt.group, name)
     if rt is NAMESPACES and name in SYSTEM_NAMESPACES:
-        raise KubeError(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted',
-                        {"name": name, "kind": "namespaces"})
+        raise KubeError(
+            403,
+            "Forbidden",
+            f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+            {"name": name, "kind": "namespaces"},
+        )
     if _dry_run(req):
         return ApiResponse(200, current)
     deleted = delete_object(cluster, rt, namespace, name, options.get("propagationPolicy"), now)
     if rt in (PODS, NAMESPACES):
         return ApiResponse(200, deleted)
-    return ApiResponse(200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                             "details": {"name": name, "group": rt.group, "kind": rt.plural,
-                                         "uid": deleted["metadata"]["uid"]}})
+    return ApiResponse(
+        200,
+        {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": {
+                "name": name,
+                "group": rt.group,
+                "kind": rt.plural,
+                "uid": deleted["metadata"]["uid"],
+            },
+        },
+    )
 
 
 def _delete_collection(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> ApiResponse:
@@ -413,7 +515,20 @@ def _delete_collection(cluster: Cluster, req: ApiRequest, target: Target, now: f
         for obj in victims:
             meta = obj["metadata"]
             if cluster.store.peek(rt, meta.get("namespace", ""), meta["name"]) is not None:
-                delete_object(cluster, rt, meta.get("namespace", ""), meta["name"],
-                              options.get("propagationPolicy"), now)
-    return ApiResponse(200, {"kind": f"{rt.kind}List", "apiVersion": rt.api_version,
-                             "metadata": {"resourceVersion": str(cluster.store.rv)}, "items": victims})
+                delete_object(
+                    cluster,
+                    rt,
+                    meta.get("namespace", ""),
+                    meta["name"],
+                    options.get("propagationPolicy"),
+                    now,
+                )
+    return ApiResponse(
+        200,
+        {
+            "kind": f"{rt.kind}List",
+            "apiVersion": rt.api_version,
+            "metadata": {"resourceVersion": str(cluster.store.rv)},
+            "items": victims,
+        },
+    )

@@ -21,9 +21,19 @@ ANONYMOUS_PATHS = ("version", "healthz", "livez", "readyz")
 DEFAULT_TIMEOUT_HOLD_MS = 60_000
 WATCH_POLL_S = 0.2
 # Status reasons an injected k8s fault may name, with their HTTP status.
-FAULT_REASONS = {"BadRequest": 400, "Unauthorized": 401, "Forbidden": 403, "NotFound": 404, "Conflict": 409,
-                 "Gone": 410, "Invalid": 422, "TooManyRequests": 429, "InternalError": 500,
-                 "ServiceUnavailable": 503, "Timeout": 504}
+FAULT_REASONS = {
+    "BadRequest": 400,
+    "Unauthorized": 401,
+    "Forbidden": 403,
+    "NotFound": 404,
+    "Conflict": 409,
+    "Gone": 410,
+    "Invalid": 422,
+    "TooManyRequests": 429,
+    "InternalError": 500,
+    "ServiceUnavailable": 503,
+    "Timeout": 504,
+}
 
 
 def _json(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -55,18 +65,24 @@ class KubeApp:
             if decision.timeout:
                 self._record(action, 504, "timeout", params)
                 await asyncio.sleep((decision.delay_ms or DEFAULT_TIMEOUT_HOLD_MS) / 1000)
-                error = KubeError(504, "Timeout", "the server was unable to return a response in the time allotted, "
-                                  "but may still be processing the request")
+                error = KubeError(
+                    504,
+                    "Timeout",
+                    "the server was unable to return a response in the time allotted, "
+                    "but may still be processing the request",
+                )
                 return _json(error.status(), 504)
             if decision.delay_ms:
                 await asyncio.sleep(decision.delay_ms / 1000)
             if decision.is_error and decision.error_code:
-                code = FAULT_REASONS.get(decision.error_code, decision.http_status) \
-                    if decision.http_status in (400, FAULT_REASONS.get(decision.error_code)) else decision.http_status
+                code = (
+                    FAULT_REASONS.get(decision.error_code, decision.http_status)
+                    if decision.http_status in (400, FAULT_REASONS.get(decision.error_code))
+                    else decision.http_status
+                )
                 error = KubeError(code, decision.error_code, f"injected fault: {decision.error_code}")
                 self._record(action, code, error.reason, params)
-                headers = {"Retry-After": "1"} if code in (429, 503) else None
-                return _json(error.status(), code, headers)
+                return _json(error.status(), code)
         try:
             response = self._dispatch(request, name, parts, body)
         except KubeError as error:
@@ -84,11 +100,18 @@ class KubeApp:
             self.world.tick()
             cluster = self.sim.clusters.get(name)
             if cluster is None:
-                raise KubeError(404, "NotFound", f'cluster "{name}" is not known to the sandbox: no ECS instance '
-                                "with its bootstrap block has run yet")
+                raise KubeError(
+                    404,
+                    "NotFound",
+                    f'cluster "{name}" is not known to the sandbox: no ECS instance '
+                    "with its bootstrap block has run yet",
+                )
             if not cluster.api_up:
-                state = "is starting" if cluster.api_ready_at is not None else \
-                    "is unreachable: no control-plane instance is Running in a zone without an outage"
+                state = (
+                    "is starting"
+                    if cluster.api_ready_at is not None
+                    else "is unreachable: no control-plane instance is Running in a zone without an outage"
+                )
                 raise unavailable(f'the API server of cluster "{name}" {state}')
             token = _bearer(request)
             anonymous = bool(parts) and parts[0] in ANONYMOUS_PATHS
@@ -97,13 +120,21 @@ class KubeApp:
                     raise unauthorized()
                 if not self.sim.is_admin(cluster, token):
                     if self.sim.is_joiner(cluster, token):
-                        raise forbidden(f"system:bootstrap:{token.split('.')[0]}", request.method.lower(),
-                                        parts[-1] if parts else "/")
+                        raise forbidden(
+                            f"system:bootstrap:{token.split('.')[0]}",
+                            request.method.lower(),
+                            parts[-1] if parts else "/",
+                        )
                     raise unauthorized()
             server = f"127.0.0.1:{request.url.port or 443}"
-            api_request = ApiRequest(request.method, parts, dict(request.query_params),
-                                     request.headers.get("accept", "application/json"),
-                                     request.headers.get("content-type", "application/json"), body)
+            api_request = ApiRequest(
+                request.method,
+                parts,
+                dict(request.query_params),
+                request.headers.get("accept", "application/json"),
+                request.headers.get("content-type", "application/json"),
+                body,
+            )
             return handle(cluster, api_request, self.world.now(), server)
 
     async def _watch(self, name: str, spec: WatchSpec) -> AsyncIterator[bytes]:
@@ -118,7 +149,7 @@ class KubeApp:
             pending: list[tuple[str, dict[str, Any]]] = []
             if spec.since is None:
                 pending = [("ADDED", obj) for obj in store.items(spec.rt, spec.namespace)]
-            elif store.history and store.history[0][0] > spec.since + 1 or spec.since > store.rv:
+            elif (store.history and store.history[0][0] > spec.since + 1) or spec.since > store.rv:
                 gone = KubeError(410, "Expired", f"too old resource version: {spec.since} ({store.rv})")
                 yield (json.dumps({"type": "ERROR", "object": gone.status()}) + "\n").encode()
                 return
@@ -139,7 +170,9 @@ class KubeApp:
                 cluster = self.sim.clusters.get(name)
                 if cluster is None or cluster.store is not store or not cluster.api_up:
                     return
-                pending = [(kind, obj) for rv, kind, key, obj in store.history if rv > last and key == spec.rt.key]
+                pending = [
+                    (kind, obj) for rv, kind, key, obj in store.history if rv > last and key == spec.rt.key
+                ]
                 last = store.rv
 
 
@@ -150,8 +183,10 @@ def build_kube_app(sim: KubeSim) -> Starlette:
         return _json(path_not_found().status(), 404)
 
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
-    return Starlette(routes=[
-        Route("/k8s/{cluster}", app.endpoint, methods=methods),
-        Route("/k8s/{cluster}/{path:path}", app.endpoint, methods=methods),
-        Route("/{path:path}", unknown, methods=methods),
-    ])
+    return Starlette(
+        routes=[
+            Route("/k8s/{cluster}", app.endpoint, methods=methods),
+            Route("/k8s/{cluster}/{path:path}", app.endpoint, methods=methods),
+            Route("/{path:path}", unknown, methods=methods),
+        ]
+    )

@@ -72,7 +72,11 @@ def _from_block(block: Any) -> Bootstrap | None:
     if role == "control-plane" and not (isinstance(admin, str) and admin):
         return None
     pool = block.get("node_pool")
-    return Bootstrap(cluster=cluster, role=role, node_pool=pool if isinstance(pool, str) and pool else None,
-                     kubernetes_version=str(block.get("kubernetes_version") or "1.31"),
-                     join_token=str(block.get("join_token") or ""),
-                     admin_token=admin if role == "control-plane" else None)
+    return Bootstrap(
+        cluster=cluster,
+        role=role,
+        node_pool=pool if isinstance(pool, str) and pool else None,
+        kubernetes_version=str(block.get("kubernetes_version") or "1.31"),
+        join_token=str(block.get("join_token") or ""),
+        admin_token=admin if role == "control-plane" else None,
+    )

@@ -36,9 +36,14 @@ def sync_load_balancers(world: Any, cluster: Cluster, now: float) -> None:
         try:
             _ensure(world, cluster, key, service, backends, now)
         except ApiError as error:
-            cluster.record_event(service, "Warning", "SyncLoadBalancerFailed",
-                                 f"Error syncing load balancer: {error.code}: {error.message}",
-                                 "service-controller", now)
+            cluster.record_event(
+                service,
+                "Warning",
+                "SyncLoadBalancerFailed",
+                f"Error syncing load balancer: {error.code}: {error.message}",
+                "service-controller",
+                now,
+            )
 
 
 def release(world: Any, lb_id: str) -> None:
@@ -50,35 +55,54 @@ def release(world: Any, lb_id: str) -> None:
 
 
 def _backends(world: Any, cluster: Cluster) -> list[tuple[str, int]]:
-    return [(n["metadata"]["name"], 100) for n in cluster.store.items(NODES)
-            if EXCLUDE_LABEL not in (n["metadata"].get("labels") or {})
-            and n["metadata"]["name"] in world.ecs.instances]
+    return [
+        (n["metadata"]["name"], 100)
+        for n in cluster.store.items(NODES)
+        if EXCLUDE_LABEL not in (n["metadata"].get("labels") or {})
+        and n["metadata"]["name"] in world.ecs.instances
+    ]
 
 
-def _ensure(world: Any, cluster: Cluster, key: str, service: dict[str, Any], backends: list[tuple[str, int]],
-            now: float) -> None:
+def _ensure(
+    world: Any,
+    cluster: Cluster,
+    key: str,
+    service: dict[str, Any],
+    backends: list[tuple[str, int]],
+    now: float,
+) -> None:
     slb = world.slb
     lb = slb.load_balancers.get(cluster.load_balancers.get(key, ""))
     meta = service["metadata"]
     annotations = meta.get("annotations") or {}
     if lb is None:
-        cluster.record_event(service, "Normal", "EnsuringLoadBalancer", "Ensuring load balancer",
-                             "service-controller", now)
+        cluster.record_event(
+            service, "Normal", "EnsuringLoadBalancer", "Ensuring load balancer", "service-controller", now
+        )
         address_type = annotations.get(ANNOTATION + "address-type", "internet")
         vswitch = annotations.get(ANNOTATION + "vswitch-id")
         if address_type == "intranet" and not vswitch and backends:
             vswitch = world.ecs.instances[backends[0][0]].vswitch_id
         lb = slb.create_load_balancer(
-            f"k8s-{cluster.name}-{meta['namespace']}-{meta['name']}"[:80], address_type, vswitch,
-            {"yunfleet:cluster": cluster.name, "yunfleet:role": "service-lb",
-             "kubernetes.do.not.delete": f"{meta['namespace']}/{meta['name']}"},
+            f"k8s-{cluster.name}-{meta['namespace']}-{meta['name']}"[:80],
+            address_type,
+            vswitch,
+            {
+                "yunfleet:cluster": cluster.name,
+                "yunfleet:role": "service-lb",
+                "kubernetes.do.not.delete": f"{meta['namespace']}/{meta['name']}",
+            },
             spec=annotations.get(ANNOTATION + "spec", "slb.s1.small"),
         )
         cluster.load_balancers[key] = lb.load_balancer_id
-        cluster.record_event(service, "Normal", "EnsuredLoadBalancer", "Ensured load balancer",
-                             "service-controller", now)
-    ports = {int(p["port"]): int(p["nodePort"]) for p in service["spec"].get("ports") or []
-             if p.get("protocol", "TCP") == "TCP" and p.get("nodePort")}
+        cluster.record_event(
+            service, "Normal", "EnsuredLoadBalancer", "Ensured load balancer", "service-controller", now
+        )
+    ports = {
+        int(p["port"]): int(p["nodePort"])
+        for p in service["spec"].get("ports") or []
+        if p.get("protocol", "TCP") == "TCP" and p.get("nodePort")
+    }
     for port, listener in list(lb.listeners.items()):
         if ports.get(port) != listener.backend_port:
             slb.delete_listener(lb.load_balancer_id, port)
@@ -88,8 +112,14 @@ def _ensure(world: Any, cluster: Cluster, key: str, service: dict[str, Any], bac
             slb.start_listener(lb.load_balancer_id, port)
     if sorted(lb.backends) != sorted(b for b, _ in backends):
         slb.set_backend_servers(lb.load_balancer_id, backends)
-        cluster.record_event(service, "Normal", "UpdatedLoadBalancer", "Updated load balancer with new hosts",
-                             "service-controller", now)
+        cluster.record_event(
+            service,
+            "Normal",
+            "UpdatedLoadBalancer",
+            "Updated load balancer with new hosts",
+            "service-controller",
+            now,
+        )
     ingress = [{"ip": lb.address, "ipMode": "VIP"}]
     status = service.setdefault("status", {})
     if (status.get("loadBalancer") or {}).get("ingress") != ingress:

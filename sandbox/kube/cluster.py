@@ -55,19 +55,31 @@ class Cluster:
 
     def to_state(self) -> dict[str, Any]:
         return {
-            "name": self.name, "admin_token": self.admin_token, "join_token": self.join_token,
-            "kubernetes_version": self.kubernetes_version, "created_at": self.created_at,
-            "api_ready_at": self.api_ready_at, "api_up": self.api_up, "store": self.store.to_state(),
-            "nodes": {k: vars(v) for k, v in self.nodes.items()}, "demand": self.demand,
-            "load_balancers": self.load_balancers, "lb_backends": self.lb_backends, "timers": self.timers,
+            "name": self.name,
+            "admin_token": self.admin_token,
+            "join_token": self.join_token,
+            "kubernetes_version": self.kubernetes_version,
+            "created_at": self.created_at,
+            "api_ready_at": self.api_ready_at,
+            "api_up": self.api_up,
+            "store": self.store.to_state(),
+            "nodes": {k: vars(v) for k, v in self.nodes.items()},
+            "demand": self.demand,
+            "load_balancers": self.load_balancers,
+            "lb_backends": self.lb_backends,
+            "timers": self.timers,
         }
 
     @classmethod
     def from_state(cls, raw: dict[str, Any]) -> Cluster:
         return cls(
-            name=raw["name"], admin_token=raw["admin_token"], join_token=raw["join_token"],
-            kubernetes_version=raw["kubernetes_version"], created_at=float(raw["created_at"]),
-            store=ObjectStore.from_state(raw["store"]), api_ready_at=raw.get("api_ready_at"),
+            name=raw["name"],
+            admin_token=raw["admin_token"],
+            join_token=raw["join_token"],
+            kubernetes_version=raw["kubernetes_version"],
+            created_at=float(raw["created_at"]),
+            store=ObjectStore.from_state(raw["store"]),
+            api_ready_at=raw.get("api_ready_at"),
             api_up=bool(raw.get("api_up")),
             nodes={k: NodeRecord(**v) for k, v in raw.get("nodes", {}).items()},
             demand={k: int(v) for k, v in raw.get("demand", {}).items()},
@@ -81,21 +93,49 @@ class Cluster:
         """A fresh cluster as ``kubeadm init`` leaves it: system namespaces and the kubernetes Service."""
         cluster = cls(name, admin_token, join_token, version, now, ObjectStore(name, now))
         for ns in SYSTEM_NAMESPACES:
-            cluster.store.create(NAMESPACES, {
-                "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
-                "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}, now)
-        cluster.store.create(SERVICES, {
-            "metadata": {"name": "kubernetes", "namespace": "default",
-                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
-            "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"],
-                     "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
-                     "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
-                     "internalTrafficPolicy": "Cluster"},
-            "status": {"loadBalancer": {}}}, now)
-        cluster.store.create(ENDPOINTS, {
-            "metadata": {"name": "kubernetes", "namespace": "default",
-                         "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
-            "subsets": []}, now)
+            cluster.store.create(
+                NAMESPACES,
+                {
+                    "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
+                    "spec": {"finalizers": ["kubernetes"]},
+                    "status": {"phase": "Active"},
+                },
+                now,
+            )
+        cluster.store.create(
+            SERVICES,
+            {
+                "metadata": {
+                    "name": "kubernetes",
+                    "namespace": "default",
+                    "labels": {"component": "apiserver", "provider": "kubernetes"},
+                },
+                "spec": {
+                    "type": "ClusterIP",
+                    "clusterIP": "10.96.0.1",
+                    "clusterIPs": ["10.96.0.1"],
+                    "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}],
+                    "sessionAffinity": "None",
+                    "ipFamilies": ["IPv4"],
+                    "ipFamilyPolicy": "SingleStack",
+                    "internalTrafficPolicy": "Cluster",
+                },
+                "status": {"loadBalancer": {}},
+            },
+            now,
+        )
+        cluster.store.create(
+            ENDPOINTS,
+            {
+                "metadata": {
+                    "name": "kubernetes",
+                    "namespace": "default",
+                    "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"},
+                },
+                "subsets": [],
+            },
+            now,
+        )
         return cluster
 
     # -- allocation (what admission and the service IP/port allocators do) ---------------------
@@ -112,7 +152,9 @@ class Cluster:
         if spec.get("clusterIP"):
             spec["clusterIPs"] = [spec["clusterIP"]]
         if spec.get("type") in ("NodePort", "LoadBalancer"):
-            used_ports = {p.get("nodePort") for s in self.store.items(SERVICES) for p in s["spec"].get("ports") or []}
+            used_ports = {
+                p.get("nodePort") for s in self.store.items(SERVICES) for p in s["spec"].get("ports") or []
+            }
             candidate = NODE_PORT_RANGE[0] + (sum(map(ord, obj["metadata"].get("name", ""))) * 7) % 2000
             for port in spec.get("ports") or []:
                 if port.get("nodePort"):
@@ -124,14 +166,20 @@ class Cluster:
 
     # -- events -------------------------------------------------------------------------------
 
-    def record_event(self, obj: dict[str, Any], event_type: str, reason: str, message: str,
-                     component: str, now: float) -> None:
+    def record_event(
+        self, obj: dict[str, Any], event_type: str, reason: str, message: str, component: str, now: float
+    ) -> None:
         """Record an Event about ``obj``; repeats of the same event bump its count."""
         meta = obj["metadata"]
         namespace = meta.get("namespace") or "default"
-        involved = {"kind": obj.get("kind"), "namespace": meta.get("namespace", ""), "name": meta["name"],
-                    "uid": meta.get("uid"), "apiVersion": obj.get("apiVersion"),
-                    "resourceVersion": meta.get("resourceVersion")}
+        involved = {
+            "kind": obj.get("kind"),
+            "namespace": meta.get("namespace", ""),
+            "name": meta["name"],
+            "uid": meta.get("uid"),
+            "apiVersion": obj.get("apiVersion"),
+            "resourceVersion": meta.get("resourceVersion"),
+        }
         if obj.get("kind") == "Node":
             involved["uid"] = meta["name"]
             involved.pop("resourceVersion")
@@ -142,12 +190,24 @@ class Cluster:
                 event["lastTimestamp"] = rfc3339(now)
                 self.store.touch(EVENTS, event)
                 return
-        self.store.create(EVENTS, {
-            "metadata": {"name": f"{meta['name']}.{self.store.suffix(16)}", "namespace": namespace},
-            "involvedObject": involved, "reason": reason, "message": message, "type": event_type,
-            "source": {"component": component}, "firstTimestamp": rfc3339(now), "lastTimestamp": rfc3339(now),
-            "eventTime": None, "count": 1, "reportingComponent": component, "reportingInstance": "",
-        }, now)
+        self.store.create(
+            EVENTS,
+            {
+                "metadata": {"name": f"{meta['name']}.{self.store.suffix(16)}", "namespace": namespace},
+                "involvedObject": involved,
+                "reason": reason,
+                "message": message,
+                "type": event_type,
+                "source": {"component": component},
+                "firstTimestamp": rfc3339(now),
+                "lastTimestamp": rfc3339(now),
+                "eventTime": None,
+                "count": 1,
+                "reportingComponent": component,
+                "reportingInstance": "",
+            },
+            now,
+        )
         events = sorted(self.store.items(EVENTS), key=lambda e: int(e["metadata"]["resourceVersion"]))
         for old in events[: max(0, len(events) - MAX_EVENTS)]:
             self.store.delete(EVENTS, old["metadata"]["namespace"], old["metadata"]["name"])

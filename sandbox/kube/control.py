@@ -27,25 +27,41 @@ def control_routes_for(sim: KubeSim) -> list[BaseRoute]:
         with sim.world.lock:
             cluster = sim.clusters.get(cluster_name)
             if cluster is None:
-                return JSONResponse({"error": f"no cluster named {cluster_name!r} is running in the sandbox"},
-                                    status_code=404)
+                return JSONResponse(
+                    {"error": f"no cluster named {cluster_name!r} is running in the sandbox"}, status_code=404
+                )
             cluster.demand[demand_key(namespace, deployment)] = millicores
-        return JSONResponse({"cluster": cluster_name, "namespace": namespace, "deployment": deployment,
-                             "cpu_millicores": millicores})
+        return JSONResponse(
+            {
+                "cluster": cluster_name,
+                "namespace": namespace,
+                "deployment": deployment,
+                "cpu_millicores": millicores,
+            }
+        )
 
     async def get_workloads(request: Request) -> JSONResponse:
         cluster_name = request.path_params["cluster"]
         with sim.world.lock:
             cluster = sim.clusters.get(cluster_name)
             if cluster is None:
-                return JSONResponse({"error": f"no cluster named {cluster_name!r} is running in the sandbox"},
-                                    status_code=404)
+                return JSONResponse(
+                    {"error": f"no cluster named {cluster_name!r} is running in the sandbox"}, status_code=404
+                )
             demand = dict(cluster.demand)
-        return JSONResponse({"cluster": cluster_name, "workloads": [
-            {"namespace": k.split("/", 1)[0], "deployment": k.split("/", 1)[1], "cpu_millicores": v}
-            for k, v in sorted(demand.items())]})
+        return JSONResponse(
+            {
+                "cluster": cluster_name,
+                "workloads": [
+                    {"namespace": k.split("/", 1)[0], "deployment": k.split("/", 1)[1], "cpu_millicores": v}
+                    for k, v in sorted(demand.items())
+                ],
+            }
+        )
 
     return [
-        Route("/_sandbox/clusters/{cluster}/workloads/{namespace}/{deployment}", set_workload, methods=["POST"]),
+        Route(
+            "/_sandbox/clusters/{cluster}/workloads/{namespace}/{deployment}", set_workload, methods=["POST"]
+        ),
         Route("/_sandbox/clusters/{cluster}/workloads", get_workloads, methods=["GET"]),
     ]

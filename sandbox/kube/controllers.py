@@ -37,8 +37,9 @@ def run_kubelets(cluster: Cluster, now: float) -> None:
             _start(pod, node, now)
             cluster.store.touch(PODS, pod)
             for container in pod["spec"]["containers"]:
-                cluster.record_event(pod, "Normal", "Started", f"Started container {container['name']}",
-                                     "kubelet", now)
+                cluster.record_event(
+                    pod, "Normal", "Started", f"Started container {container['name']}", "kubelet", now
+                )
         elif status.get("phase") == "Running" and not pod_ready(pod):
             _set_pod_ready(pod, now)
             cluster.store.touch(PODS, pod)
@@ -59,16 +60,31 @@ def _start(pod: dict[str, Any], node: dict[str, Any], now: float) -> None:
     status = pod["status"]
     addresses = {a["type"]: a["address"] for a in node["status"].get("addresses") or []}
     taken = set()  # pod IPs are unique enough per node for the simulation
-    status.update({"phase": "Running", "hostIP": addresses.get("InternalIP"),
-                   "hostIPs": [{"ip": addresses.get("InternalIP")}], "startTime": rfc3339(now)})
+    status.update(
+        {
+            "phase": "Running",
+            "hostIP": addresses.get("InternalIP"),
+            "hostIPs": [{"ip": addresses.get("InternalIP")}],
+            "startTime": rfc3339(now),
+        }
+    )
     status["podIP"] = _pod_ip(pod, node, taken)
     status["podIPs"] = [{"ip": status["podIP"]}]
     status["containerStatuses"] = [
-        {"name": c["name"], "image": c["image"], "imageID": f"{c['image']}@sha256:{'0' * 64}",
-         "containerID": f"containerd://{hashlib.sha256((pod['metadata']['uid'] + c['name']).encode()).hexdigest()}",
-         "ready": True, "started": True, "restartCount": 0,
-         "state": {"running": {"startedAt": rfc3339(now)}}, "lastState": {}}
-        for c in pod["spec"]["containers"]]
+        {
+            "name": c["name"],
+            "image": c["image"],
+            "imageID": f"{c['image']}@sha256:{'0' * 64}",
+            "containerID": "containerd://"
+            + hashlib.sha256((pod["metadata"]["uid"] + c["name"]).encode()).hexdigest(),
+            "ready": True,
+            "started": True,
+            "restartCount": 0,
+            "state": {"running": {"startedAt": rfc3339(now)}},
+            "lastState": {},
+        }
+        for c in pod["spec"]["containers"]
+    ]
     _set_pod_ready(pod, now)
 
 
@@ -76,8 +92,10 @@ def _set_pod_ready(pod: dict[str, Any], now: float) -> None:
     stamp = rfc3339(now)
     status = pod["status"]
     keep = [c for c in status.get("conditions") or [] if c["type"] == "PodScheduled"]
-    status["conditions"] = [{"type": kind, "status": "True", "lastProbeTime": None, "lastTransitionTime": stamp}
-                            for kind in ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady")]
+    status["conditions"] = [
+        {"type": kind, "status": "True", "lastProbeTime": None, "lastTransitionTime": stamp}
+        for kind in ("PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady")
+    ]
     status["conditions"] += keep
     for cstatus in status.get("containerStatuses") or []:
         cstatus["ready"] = True
@@ -94,14 +112,23 @@ def template_hash(template: dict[str, Any]) -> str:
 
 def owned_pods(cluster: Cluster, deployment: dict[str, Any]) -> list[dict[str, Any]]:
     uid = deployment["metadata"]["uid"]
-    return [p for p in cluster.store.items(PODS, deployment["metadata"]["namespace"])
-            if any(r.get("uid") == uid and r.get("controller") for r in p["metadata"].get("ownerReferences") or [])]
+    return [
+        p
+        for p in cluster.store.items(PODS, deployment["metadata"]["namespace"])
+        if any(
+            r.get("uid") == uid and r.get("controller") for r in p["metadata"].get("ownerReferences") or []
+        )
+    ]
 
 
 def _removal_order(pod: dict[str, Any]) -> tuple[int, int, int, int]:
     """Which pod goes first on scale-down: unscheduled, then pending, then not ready, then newest."""
-    return (0 if not pod["spec"].get("nodeName") else 1, 0 if pod["status"].get("phase") == "Pending" else 1,
-            1 if pod_ready(pod) else 0, -int(pod["metadata"]["resourceVersion"]))
+    return (
+        0 if not pod["spec"].get("nodeName") else 1,
+        0 if pod["status"].get("phase") == "Pending" else 1,
+        1 if pod_ready(pod) else 0,
+        -int(pod["metadata"]["resourceVersion"]),
+    )
 
 
 def run_deployments(cluster: Cluster, now: float) -> None:
@@ -122,16 +149,26 @@ def _sync_deployment(cluster: Cluster, deployment: dict[str, Any], now: float) -
         if len(current) < desired:
             for _ in range(desired - len(current)):
                 _create_pod(cluster, deployment, phash, now)
-            cluster.record_event(deployment, "Normal", "ScalingReplicaSet",
-                                 f"Scaled up replica set {rs_name} from {len(current)} to {desired}",
-                                 "deployment-controller", now)
+            cluster.record_event(
+                deployment,
+                "Normal",
+                "ScalingReplicaSet",
+                f"Scaled up replica set {rs_name} from {len(current)} to {desired}",
+                "deployment-controller",
+                now,
+            )
         elif len(current) > desired:
             victims = sorted(current, key=_removal_order)[: len(current) - desired]
             for pod in victims:
                 cluster.store.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
-            cluster.record_event(deployment, "Normal", "ScalingReplicaSet",
-                                 f"Scaled down replica set {rs_name} from {len(current)} to {desired}",
-                                 "deployment-controller", now)
+            cluster.record_event(
+                deployment,
+                "Normal",
+                "ScalingReplicaSet",
+                f"Scaled down replica set {rs_name} from {len(current)} to {desired}",
+                "deployment-controller",
+                now,
+            )
         if old and sum(1 for p in current if pod_ready(p)) >= desired:
             for pod in old:
                 cluster.store.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
@@ -139,24 +176,42 @@ def _sync_deployment(cluster: Cluster, deployment: dict[str, Any], now: float) -
     current = [p for p in pods if (p["metadata"].get("labels") or {}).get("pod-template-hash") == phash]
     ready = sum(1 for p in pods if pod_ready(p))
     available = ready
-    max_unavailable = _scaled((spec.get("strategy") or {}).get("rollingUpdate", {}).get("maxUnavailable", "25%"),
-                              desired)
-    status: dict[str, Any] = {"observedGeneration": meta.get("generation", 1), "replicas": len(pods),
-                              "updatedReplicas": len(current), "readyReplicas": ready,
-                              "availableReplicas": available, "unavailableReplicas": max(0, desired - available)}
+    max_unavailable = _scaled(
+        (spec.get("strategy") or {}).get("rollingUpdate", {}).get("maxUnavailable", "25%"), desired
+    )
+    status: dict[str, Any] = {
+        "observedGeneration": meta.get("generation", 1),
+        "replicas": len(pods),
+        "updatedReplicas": len(current),
+        "readyReplicas": ready,
+        "availableReplicas": available,
+        "unavailableReplicas": max(0, desired - available),
+    }
     status = {k: v for k, v in status.items() if v or k in ("observedGeneration", "replicas")}
     old_status = deployment.get("status") or {}
     available_ok = available >= desired - max_unavailable
     complete = len(current) == desired and ready >= desired and len(pods) == desired
     status["conditions"] = [
-        _condition(old_status, "Available", available_ok,
-                   "MinimumReplicasAvailable" if available_ok else "MinimumReplicasUnavailable",
-                   "Deployment has minimum availability." if available_ok
-                   else "Deployment does not have minimum availability.", now),
-        _condition(old_status, "Progressing", True,
-                   "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
-                   f'ReplicaSet "{rs_name}" has successfully progressed.' if complete
-                   else f'ReplicaSet "{rs_name}" is progressing.', now),
+        _condition(
+            old_status,
+            "Available",
+            available_ok,
+            "MinimumReplicasAvailable" if available_ok else "MinimumReplicasUnavailable",
+            "Deployment has minimum availability."
+            if available_ok
+            else "Deployment does not have minimum availability.",
+            now,
+        ),
+        _condition(
+            old_status,
+            "Progressing",
+            True,
+            "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
+            f'ReplicaSet "{rs_name}" has successfully progressed.'
+            if complete
+            else f'ReplicaSet "{rs_name}" is progressing.',
+            now,
+        ),
     ]
     if status != old_status:
         deployment["status"] = status
@@ -169,15 +224,22 @@ def _scaled(value: Any, total: int) -> int:
     return int(value)
 
 
-def _condition(old_status: dict[str, Any], kind: str, ok: bool, reason: str, message: str,
-               now: float) -> dict[str, Any]:
+def _condition(
+    old_status: dict[str, Any], kind: str, ok: bool, reason: str, message: str, now: float
+) -> dict[str, Any]:
     status = "True" if ok else "False"
     previous = next((c for c in old_status.get("conditions") or [] if c["type"] == kind), None)
     if previous and previous["status"] == status and previous["reason"] == reason:
         return previous
     stamp = rfc3339(now)
-    return {"type": kind, "status": status, "lastUpdateTime": stamp, "lastTransitionTime": stamp,
-            "reason": reason, "message": message}
+    return {
+        "type": kind,
+        "status": status,
+        "lastUpdateTime": stamp,
+        "lastTransitionTime": stamp,
+        "reason": reason,
+        "message": message,
+    }
 
 
 def _create_pod(cluster: Cluster, deployment: dict[str, Any], phash: str, now: float) -> None:
@@ -185,12 +247,24 @@ def _create_pod(cluster: Cluster, deployment: dict[str, Any], phash: str, now: f
     tmeta = template.get("metadata") or {}
     prefix = f"{meta['name']}-{phash}-"
     pod = {
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"generateName": prefix, "namespace": meta["namespace"],
-                     "labels": {**(tmeta.get("labels") or {}), "pod-template-hash": phash},
-                     "annotations": dict(tmeta.get("annotations") or {}),
-                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": meta["name"],
-                                          "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}]},
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "generateName": prefix,
+            "namespace": meta["namespace"],
+            "labels": {**(tmeta.get("labels") or {}), "pod-template-hash": phash},
+            "annotations": dict(tmeta.get("annotations") or {}),
+            "ownerReferences": [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": meta["name"],
+                    "uid": meta["uid"],
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+        },
         "spec": copy.deepcopy(template["spec"]),
     }
     if not pod["metadata"]["annotations"]:
@@ -206,17 +280,30 @@ def run_endpoints(cluster: Cluster, now: float) -> None:
         meta = service["metadata"]
         if not selector:
             continue
-        pods = [p for p in cluster.store.items(PODS, meta["namespace"])
-                if selector_object_matches({"matchLabels": selector}, p["metadata"].get("labels") or {})
-                and p["status"].get("podIP") and not pod_terminated(p)]
+        pods = [
+            p
+            for p in cluster.store.items(PODS, meta["namespace"])
+            if selector_object_matches({"matchLabels": selector}, p["metadata"].get("labels") or {})
+            and p["status"].get("podIP")
+            and not pod_terminated(p)
+        ]
         ready, unready = [], []
         for pod in sorted(pods, key=lambda p: p["status"]["podIP"]):
-            address = {"ip": pod["status"]["podIP"], "nodeName": pod["spec"].get("nodeName"),
-                       "targetRef": {"kind": "Pod", "namespace": pod["metadata"]["namespace"],
-                                     "name": pod["metadata"]["name"], "uid": pod["metadata"]["uid"]}}
+            address = {
+                "ip": pod["status"]["podIP"],
+                "nodeName": pod["spec"].get("nodeName"),
+                "targetRef": {
+                    "kind": "Pod",
+                    "namespace": pod["metadata"]["namespace"],
+                    "name": pod["metadata"]["name"],
+                    "uid": pod["metadata"]["uid"],
+                },
+            }
             (ready if pod_ready(pod) else unready).append(address)
-        ports = [{"name": p.get("name"), "port": _target_port(p, pods), "protocol": p.get("protocol", "TCP")}
-                 for p in service["spec"].get("ports") or []]
+        ports = [
+            {"name": p.get("name"), "port": _target_port(p, pods), "protocol": p.get("protocol", "TCP")}
+            for p in service["spec"].get("ports") or []
+        ]
         ports = [{k: v for k, v in p.items() if v is not None} for p in ports]
         subset: dict[str, Any] = {}
         if ready:
@@ -226,9 +313,18 @@ def run_endpoints(cluster: Cluster, now: float) -> None:
         subsets = [{**subset, "ports": ports}] if subset else []
         existing = cluster.store.peek(ENDPOINTS, meta["namespace"], meta["name"])
         if existing is None:
-            cluster.store.create(ENDPOINTS, {"metadata": {"name": meta["name"], "namespace": meta["namespace"],
-                                                          "labels": dict(meta.get("labels") or {})},
-                                             "subsets": subsets}, now)
+            cluster.store.create(
+                ENDPOINTS,
+                {
+                    "metadata": {
+                        "name": meta["name"],
+                        "namespace": meta["namespace"],
+                        "labels": dict(meta.get("labels") or {}),
+                    },
+                    "subsets": subsets,
+                },
+                now,
+            )
         elif existing.get("subsets") != subsets:
             existing["subsets"] = subsets
             cluster.store.touch(ENDPOINTS, existing)
@@ -253,8 +349,9 @@ def run_disruption(cluster: Cluster, now: float) -> None:
         previous = {c["type"]: c for c in old.get("conditions") or []}
         for cond in status["conditions"]:
             prev = previous.get(cond["type"])
-            cond["lastTransitionTime"] = prev["lastTransitionTime"] if prev and prev["status"] == cond["status"] \
-                else rfc3339(now)
+            cond["lastTransitionTime"] = (
+                prev["lastTransitionTime"] if prev and prev["status"] == cond["status"] else rfc3339(now)
+            )
         if status != old:
             pdb["status"] = status
             cluster.store.touch(PDBS, pdb)

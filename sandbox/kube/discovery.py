@@ -13,8 +13,10 @@ _HEALTH = ("healthz", "livez", "readyz")
 def static_path(cluster: Cluster, parts: list[str], server_address: str) -> Any | None:
     """The body for a non-resource path, or None when ``parts`` names a resource path."""
     if not parts:
-        return {"paths": ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3", "/readyz",
-                          "/version"] + [f"/apis/{g}/{v}" for g, v in resources.GROUP_VERSIONS if g]}
+        return {
+            "paths": ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3", "/readyz", "/version"]
+            + [f"/apis/{g}/{v}" for g, v in resources.GROUP_VERSIONS if g]
+        }
     head = parts[0]
     if head == "version" and len(parts) == 1:
         return resources.version_info(cluster.kubernetes_version)

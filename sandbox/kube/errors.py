@@ -8,8 +8,14 @@ from typing import Any
 class KubeError(Exception):
     """An API failure: HTTP ``code``, Status ``reason`` and ``message``, optional ``details``."""
 
-    def __init__(self, code: int, reason: str, message: str, details: dict[str, Any] | None = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        code: int,
+        reason: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.code = code
         self.reason = reason
@@ -19,8 +25,13 @@ class KubeError(Exception):
 
     def status(self) -> dict[str, Any]:
         body: dict[str, Any] = {
-            "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": self.message, "reason": self.reason, "code": self.code,
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
         }
         if self.details:
             body["details"] = self.details
@@ -37,24 +48,36 @@ def _details(name: str, group: str, kind: str) -> dict[str, Any]:
 
 
 def not_found(plural: str, group: str, name: str) -> KubeError:
-    return KubeError(404, "NotFound", f'{_qualified(plural, group)} "{name}" not found',
-                     _details(name, group, plural))
+    return KubeError(
+        404, "NotFound", f'{_qualified(plural, group)} "{name}" not found', _details(name, group, plural)
+    )
 
 
 def already_exists(plural: str, group: str, name: str) -> KubeError:
-    return KubeError(409, "AlreadyExists", f'{_qualified(plural, group)} "{name}" already exists',
-                     _details(name, group, plural))
+    return KubeError(
+        409,
+        "AlreadyExists",
+        f'{_qualified(plural, group)} "{name}" already exists',
+        _details(name, group, plural),
+    )
 
 
 def conflict(plural: str, group: str, name: str, why: str) -> KubeError:
-    return KubeError(409, "Conflict",
-                     f'Operation cannot be fulfilled on {_qualified(plural, group)} "{name}": {why}',
-                     _details(name, group, plural))
+    return KubeError(
+        409,
+        "Conflict",
+        f'Operation cannot be fulfilled on {_qualified(plural, group)} "{name}": {why}',
+        _details(name, group, plural),
+    )
 
 
 def stale(plural: str, group: str, name: str) -> KubeError:
-    return conflict(plural, group, name,
-                    "the object has been modified; please apply your changes to the latest version and try again")
+    return conflict(
+        plural,
+        group,
+        name,
+        "the object has been modified; please apply your changes to the latest version and try again",
+    )
 
 
 def invalid(kind: str, group: str, name: str, causes: list[tuple[str, str]]) -> KubeError:
@@ -64,10 +87,16 @@ def invalid(kind: str, group: str, name: str, causes: list[tuple[str, str]]) -> 
     if len(causes) > 1:
         text = "[" + ", ".join(f"{field}: {message}" for field, message in causes) + "]"
     return KubeError(
-        422, "Invalid", f'{label} "{name}" is invalid: {text}',
-        {**_details(name, group, kind),
-         "causes": [{"reason": _cause_reason(message), "message": message, "field": field}
-                    for field, message in causes]},
+        422,
+        "Invalid",
+        f'{label} "{name}" is invalid: {text}',
+        {
+            **_details(name, group, kind),
+            "causes": [
+                {"reason": _cause_reason(message), "message": message, "field": field}
+                for field, message in causes
+            ],
+        },
     )
 
 
@@ -85,14 +114,20 @@ def bad_request(message: str) -> KubeError:
     return KubeError(400, "BadRequest", message)
 
 
-def method_not_allowed(message: str = "the server does not allow this method on the requested resource") -> KubeError:
+def method_not_allowed(
+    message: str = "the server does not allow this method on the requested resource",
+) -> KubeError:
     return KubeError(405, "MethodNotAllowed", message)
 
 
 def unsupported_media_type(content_type: str) -> KubeError:
-    return KubeError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - "
-                     f"accepted media types include: application/json-patch+json, "
-                     f"application/merge-patch+json, application/strategic-merge-patch+json; got {content_type}")
+    return KubeError(
+        415,
+        "UnsupportedMediaType",
+        f"the body of the request was in an unknown format - "
+        f"accepted media types include: application/json-patch+json, "
+        f"application/merge-patch+json, application/strategic-merge-patch+json; got {content_type}",
+    )
 
 
 def unauthorized() -> KubeError:
@@ -100,17 +135,22 @@ def unauthorized() -> KubeError:
 
 
 def forbidden(user: str, verb: str, resource: str) -> KubeError:
-    return KubeError(403, "Forbidden",
-                     f'{resource} is forbidden: User "{user}" cannot {verb} resource "{resource}"')
+    return KubeError(
+        403, "Forbidden", f'{resource} is forbidden: User "{user}" cannot {verb} resource "{resource}"'
+    )
 
 
 def path_not_found() -> KubeError:
-    return KubeError(404, "NotFound", "the server could not find the requested resource",
-                     {"causes": [{"reason": "UnexpectedServerResponse", "message": "404 page not found"}]})
+    return KubeError(
+        404,
+        "NotFound",
+        "the server could not find the requested resource",
+        {"causes": [{"reason": "UnexpectedServerResponse", "message": "404 page not found"}]},
+    )
 
 
 def unavailable(message: str) -> KubeError:
-    return KubeError(503, "ServiceUnavailable", message, headers={"Retry-After": "1"})
+    return KubeError(503, "ServiceUnavailable", message)
 
 
 def too_many_requests(message: str, causes: list[dict[str, str]] | None = None) -> KubeError:

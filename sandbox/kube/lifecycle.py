@@ -78,25 +78,55 @@ def _pod_cidr(cluster: Cluster) -> str:
 def _conditions(ready: str, reason: str, message: str, now: float) -> list[dict[str, Any]]:
     stamp = rfc3339(now)
     healthy = ready == "True"
-    others = [(kind, "KubeletHas" + ("NoDiskPressure" if kind == "DiskPressure" else
-                                     "SufficientMemory" if kind == "MemoryPressure" else "SufficientPID"))
-              for kind in ("MemoryPressure", "DiskPressure", "PIDPressure")]
-    conds = [{"type": kind, "status": "False" if healthy else "Unknown",
-              "reason": why if healthy else "NodeStatusUnknown",
-              "message": "kubelet has no pressure" if healthy else message,
-              "lastHeartbeatTime": stamp, "lastTransitionTime": stamp} for kind, why in others]
-    conds.append({"type": "Ready", "status": ready, "reason": reason, "message": message,
-                  "lastHeartbeatTime": stamp, "lastTransitionTime": stamp})
+    others = [
+        (
+            kind,
+            "KubeletHas"
+            + (
+                "NoDiskPressure"
+                if kind == "DiskPressure"
+                else "SufficientMemory"
+                if kind == "MemoryPressure"
+                else "SufficientPID"
+            ),
+        )
+        for kind in ("MemoryPressure", "DiskPressure", "PIDPressure")
+    ]
+    conds = [
+        {
+            "type": kind,
+            "status": "False" if healthy else "Unknown",
+            "reason": why if healthy else "NodeStatusUnknown",
+            "message": "kubelet has no pressure" if healthy else message,
+            "lastHeartbeatTime": stamp,
+            "lastTransitionTime": stamp,
+        }
+        for kind, why in others
+    ]
+    conds.append(
+        {
+            "type": "Ready",
+            "status": ready,
+            "reason": reason,
+            "message": message,
+            "lastHeartbeatTime": stamp,
+            "lastTransitionTime": stamp,
+        }
+    )
     return conds
 
 
 def _new_node(world: Any, cluster: Cluster, instance: Any, boot: Bootstrap, now: float) -> dict[str, Any]:
     name = instance.instance_id
     labels = {
-        "kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
-        "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64",
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/os": "linux",
+        "beta.kubernetes.io/arch": "amd64",
         "node.kubernetes.io/instance-type": instance.instance_type,
-        "topology.kubernetes.io/region": REGION, "topology.kubernetes.io/zone": instance.zone_id,
+        "topology.kubernetes.io/region": REGION,
+        "topology.kubernetes.io/zone": instance.zone_id,
     }
     taints = []
     if boot.role == "control-plane":
@@ -109,25 +139,47 @@ def _new_node(world: Any, cluster: Cluster, instance: Any, boot: Bootstrap, now:
     allocatable = dict(capacity)
     allocatable["memory"] = f"{int(capacity['memory'][:-2]) - 100 * 1024}Ki"
     cidr = _pod_cidr(cluster)
-    version = f"v{cluster.kubernetes_version}.0" if cluster.kubernetes_version.count(".") == 1 else \
-        f"v{cluster.kubernetes_version}"
+    version = (
+        f"v{cluster.kubernetes_version}.0"
+        if cluster.kubernetes_version.count(".") == 1
+        else f"v{cluster.kubernetes_version}"
+    )
     return {
-        "metadata": {"name": name, "labels": labels,
-                     "annotations": {"node.alpha.kubernetes.io/ttl": "0",
-                                     "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
-        "spec": {"providerID": f"alicloud://{REGION}.{instance.instance_id}", "podCIDR": cidr,
-                 "podCIDRs": [cidr], **({"taints": taints} if taints else {})},
+        "metadata": {
+            "name": name,
+            "labels": labels,
+            "annotations": {
+                "node.alpha.kubernetes.io/ttl": "0",
+                "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+            },
+        },
+        "spec": {
+            "providerID": f"alicloud://{REGION}.{instance.instance_id}",
+            "podCIDR": cidr,
+            "podCIDRs": [cidr],
+            **({"taints": taints} if taints else {}),
+        },
         "status": {
-            "capacity": capacity, "allocatable": allocatable,
+            "capacity": capacity,
+            "allocatable": allocatable,
             "conditions": _conditions("True", "KubeletReady", "kubelet is posting ready status", now),
-            "addresses": [{"type": "InternalIP", "address": instance.private_ip},
-                          {"type": "Hostname", "address": name}],
+            "addresses": [
+                {"type": "InternalIP", "address": instance.private_ip},
+                {"type": "Hostname", "address": name},
+            ],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
-            "nodeInfo": {"machineID": instance.instance_id, "systemUUID": instance.instance_id,
-                         "bootID": instance.instance_id, "kernelVersion": "5.15.0-101-generic",
-                         "osImage": "Ubuntu 22.04.4 LTS", "containerRuntimeVersion": "containerd://1.7.13",
-                         "kubeletVersion": version, "kubeProxyVersion": version, "operatingSystem": "linux",
-                         "architecture": "amd64"},
+            "nodeInfo": {
+                "machineID": instance.instance_id,
+                "systemUUID": instance.instance_id,
+                "bootID": instance.instance_id,
+                "kernelVersion": "5.15.0-101-generic",
+                "osImage": "Ubuntu 22.04.4 LTS",
+                "containerRuntimeVersion": "containerd://1.7.13",
+                "kubeletVersion": version,
+                "kubeProxyVersion": version,
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+            },
         },
     }
 
@@ -138,19 +190,36 @@ def node_ready(node: dict[str, Any]) -> bool:
 
 def _set_ready(cluster: Cluster, node: dict[str, Any], ready: bool, now: float) -> None:
     if ready:
-        node["status"]["conditions"] = _conditions("True", "KubeletReady", "kubelet is posting ready status", now)
+        node["status"]["conditions"] = _conditions(
+            "True", "KubeletReady", "kubelet is posting ready status", now
+        )
         node["spec"]["taints"] = [t for t in node["spec"].get("taints") or [] if t["key"] != UNREACHABLE]
-        cluster.record_event(node, "Normal", "NodeReady", f"Node {node['metadata']['name']} status is now: NodeReady",
-                             "kubelet", now)
+        cluster.record_event(
+            node,
+            "Normal",
+            "NodeReady",
+            f"Node {node['metadata']['name']} status is now: NodeReady",
+            "kubelet",
+            now,
+        )
     else:
-        node["status"]["conditions"] = _conditions("Unknown", "NodeStatusUnknown",
-                                                   "Kubelet stopped posting node status.", now)
+        node["status"]["conditions"] = _conditions(
+            "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.", now
+        )
         taints = [t for t in node["spec"].get("taints") or [] if t["key"] != UNREACHABLE]
-        taints += [{"key": UNREACHABLE, "effect": "NoSchedule", "timeAdded": rfc3339(now)},
-                   {"key": UNREACHABLE, "effect": "NoExecute", "timeAdded": rfc3339(now)}]
+        taints += [
+            {"key": UNREACHABLE, "effect": "NoSchedule", "timeAdded": rfc3339(now)},
+            {"key": UNREACHABLE, "effect": "NoExecute", "timeAdded": rfc3339(now)},
+        ]
         node["spec"]["taints"] = taints
-        cluster.record_event(node, "Normal", "NodeNotReady",
-                             f"Node {node['metadata']['name']} status is now: NodeNotReady", "node-controller", now)
+        cluster.record_event(
+            node,
+            "Normal",
+            "NodeNotReady",
+            f"Node {node['metadata']['name']} status is now: NodeNotReady",
+            "node-controller",
+            now,
+        )
     if not node["spec"]["taints"]:
         node["spec"].pop("taints")
     cluster.store.touch(NODES, node)
@@ -158,8 +227,11 @@ def _set_ready(cluster: Cluster, node: dict[str, Any], ready: bool, now: float) 
 
 def sync_nodes(world: Any, cluster: Cluster, members: list[Member], timings: KubeTimings, now: float) -> None:
     """Join, mark NotReady/Ready, evict from and remove Nodes to match the instances behind them."""
-    by_id = {i.instance_id: (i, b) for i, b in members
-             if b.role == "control-plane" or token_digest(b.join_token) == cluster.join_token}
+    by_id = {
+        i.instance_id: (i, b)
+        for i, b in members
+        if b.role == "control-plane" or token_digest(b.join_token) == cluster.join_token
+    }
     for instance_id, (instance, boot) in by_id.items():
         node = cluster.store.peek(NODES, "", instance_id)
         healthy = instance_healthy(world, instance)
@@ -172,12 +244,19 @@ def sync_nodes(world: Any, cluster: Cluster, members: list[Member], timings: Kub
                 cluster.nodes[instance_id] = NodeRecord(instance_id, boot.role, boot.node_pool, now, now)
                 stored = cluster.store.peek(NODES, "", instance_id)
                 if stored is not None:
-                    cluster.record_event(stored, "Normal", "RegisteredNode",
-                                         f"Node {instance_id} event: Registered Node {instance_id} in Controller",
-                                         "node-controller", now)
+                    cluster.record_event(
+                        stored,
+                        "Normal",
+                        "RegisteredNode",
+                        f"Node {instance_id} event: Registered Node {instance_id} in Controller",
+                        "node-controller",
+                        now,
+                    )
             continue
         if record is None:
-            record = cluster.nodes.setdefault(instance_id, NodeRecord(instance_id, boot.role, boot.node_pool, now))
+            record = cluster.nodes.setdefault(
+                instance_id, NodeRecord(instance_id, boot.role, boot.node_pool, now)
+            )
         if healthy:
             record.unhealthy_since = None
             if not node_ready(node) and now - (instance.started_at or now) >= timings.node_join_s:
@@ -197,17 +276,23 @@ def sync_nodes(world: Any, cluster: Cluster, members: list[Member], timings: Kub
             if node_ready(node) and now - record.unhealthy_since >= timings.node_monitor_grace_s:
                 _set_ready(cluster, node, False, now)
             if not node_ready(node) and now - record.gone_since >= timings.node_removal_s:
-                cluster.record_event(node, "Normal", "DeletingNode",
-                                     f"Deleting node {name} because it does not exist in the cloud provider",
-                                     "cloud-node-lifecycle-controller", now)
+                cluster.record_event(
+                    node,
+                    "Normal",
+                    "DeletingNode",
+                    f"Deleting node {name} because it does not exist in the cloud provider",
+                    "cloud-node-lifecycle-controller",
+                    now,
+                )
                 cluster.store.delete(NODES, "", name)
                 cluster.nodes.pop(name, None)
                 continue
         _evict_from_unreachable(cluster, node, record, timings, now)
 
 
-def _evict_from_unreachable(cluster: Cluster, node: dict[str, Any], record: NodeRecord, timings: KubeTimings,
-                            now: float) -> None:
+def _evict_from_unreachable(
+    cluster: Cluster, node: dict[str, Any], record: NodeRecord, timings: KubeTimings, now: float
+) -> None:
     """Pods on a NotReady node turn unready, and after the eviction grace are deleted."""
     if node_ready(node):
         return
@@ -217,9 +302,14 @@ def _evict_from_unreachable(cluster: Cluster, node: dict[str, Any], record: Node
         if (pod.get("spec") or {}).get("nodeName") != name:
             continue
         if not_ready_for >= timings.pod_eviction_s:
-            cluster.record_event(pod, "Normal", "TaintManagerEviction",
-                                 f"Marking for deletion Pod {pod['metadata']['namespace']}/{pod['metadata']['name']}",
-                                 "taint-eviction-controller", now)
+            cluster.record_event(
+                pod,
+                "Normal",
+                "TaintManagerEviction",
+                f"Marking for deletion Pod {pod['metadata']['namespace']}/{pod['metadata']['name']}",
+                "taint-eviction-controller",
+                now,
+            )
             cluster.store.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
             continue
         changed = False

@@ -55,15 +55,22 @@ def _container_usage(pod: dict[str, Any], share: float | None) -> list[dict[str,
             cpu = min(cpu, float(parse_quantity(limit)) * 1000)
         memory_request = (resources.get("requests") or {}).get("memory")
         memory = int(parse_quantity(memory_request) * 6 / 10) if memory_request else DEFAULT_POD_MEMORY
-        usage.append({"name": container["name"],
-                      "usage": {"cpu": f"{int(cpu * 1_000_000)}n", "memory": f"{memory // 1024}Ki"}})
+        usage.append(
+            {
+                "name": container["name"],
+                "usage": {"cpu": f"{int(cpu * 1_000_000)}n", "memory": f"{memory // 1024}Ki"},
+            }
+        )
     return usage
 
 
 def _running_pods(cluster: Cluster) -> list[dict[str, Any]]:
     ready_nodes = {n["metadata"]["name"] for n in cluster.store.items(NODES) if node_ready(n)}
-    return [p for p in cluster.store.items(PODS)
-            if p["status"].get("phase") == "Running" and p["spec"].get("nodeName") in ready_nodes]
+    return [
+        p
+        for p in cluster.store.items(PODS)
+        if p["status"].get("phase") == "Running" and p["spec"].get("nodeName") in ready_nodes
+    ]
 
 
 def pod_metrics(cluster: Cluster, namespace: str | None, now: float) -> list[dict[str, Any]]:
@@ -73,13 +80,21 @@ def pod_metrics(cluster: Cluster, namespace: str | None, now: float) -> list[dic
         meta = pod["metadata"]
         if namespace is not None and meta["namespace"] != namespace:
             continue
-        items.append({
-            "kind": "PodMetrics", "apiVersion": "metrics.k8s.io/v1beta1",
-            "metadata": {"name": meta["name"], "namespace": meta["namespace"], "creationTimestamp": rfc3339(now),
-                         "labels": dict(meta.get("labels") or {})},
-            "timestamp": rfc3339(now), "window": WINDOW,
-            "containers": _container_usage(pod, shares.get(meta["uid"])),
-        })
+        items.append(
+            {
+                "kind": "PodMetrics",
+                "apiVersion": "metrics.k8s.io/v1beta1",
+                "metadata": {
+                    "name": meta["name"],
+                    "namespace": meta["namespace"],
+                    "creationTimestamp": rfc3339(now),
+                    "labels": dict(meta.get("labels") or {}),
+                },
+                "timestamp": rfc3339(now),
+                "window": WINDOW,
+                "containers": _container_usage(pod, shares.get(meta["uid"])),
+            }
+        )
     return items
 
 
@@ -102,11 +117,18 @@ def node_metrics(cluster: Cluster, now: float) -> list[dict[str, Any]]:
         cpu, memory = totals.get(name, [0.0, 0.0])
         cpu = min(cpu + SYSTEM_MILLICORES, cpu_cap)
         memory = min(memory + SYSTEM_MEMORY, mem_cap)
-        items.append({
-            "kind": "NodeMetrics", "apiVersion": "metrics.k8s.io/v1beta1",
-            "metadata": {"name": name, "creationTimestamp": rfc3339(now),
-                         "labels": dict(node["metadata"].get("labels") or {})},
-            "timestamp": rfc3339(now), "window": WINDOW,
-            "usage": {"cpu": f"{int(cpu * 1_000_000)}n", "memory": f"{int(memory) // 1024}Ki"},
-        })
+        items.append(
+            {
+                "kind": "NodeMetrics",
+                "apiVersion": "metrics.k8s.io/v1beta1",
+                "metadata": {
+                    "name": name,
+                    "creationTimestamp": rfc3339(now),
+                    "labels": dict(node["metadata"].get("labels") or {}),
+                },
+                "timestamp": rfc3339(now),
+                "window": WINDOW,
+                "usage": {"cpu": f"{int(cpu * 1_000_000)}n", "memory": f"{int(memory) // 1024}Ki"},
+            }
+        )
     return items

@@ -18,9 +18,18 @@ APPLY_PATCH = "application/apply-patch+yaml"
 # List fields merged element by element in a strategic merge patch, with their merge key.
 # ``ports`` is keyed by containerPort in containers and by port in services (decided per list).
 _MERGE_KEYS = {
-    "containers": "name", "initContainers": "name", "ephemeralContainers": "name", "env": "name",
-    "volumes": "name", "volumeMounts": "mountPath", "imagePullSecrets": "name", "conditions": "type",
-    "ownerReferences": "uid", "hostAliases": "ip", "addresses": "type", "ports": "",
+    "containers": "name",
+    "initContainers": "name",
+    "ephemeralContainers": "name",
+    "env": "name",
+    "volumes": "name",
+    "volumeMounts": "mountPath",
+    "imagePullSecrets": "name",
+    "conditions": "type",
+    "ownerReferences": "uid",
+    "hostAliases": "ip",
+    "addresses": "type",
+    "ports": "",
     "topologySpreadConstraints": "topologyKey",
 }
 # Lists of scalars merged as sets.
@@ -31,9 +40,12 @@ def apply_patch(original: dict[str, Any], content_type: str, body: bytes) -> dic
     """The object that results from applying ``body`` (of ``content_type``) to ``original``."""
     media = content_type.split(";")[0].strip().lower()
     if media == APPLY_PATCH:
-        raise KubeError(415, "UnsupportedMediaType",
-                        "server-side apply is not supported by the sandbox API server; use kubectl apply "
-                        "without --server-side or a merge patch")
+        raise KubeError(
+            415,
+            "UnsupportedMediaType",
+            "server-side apply is not supported by the sandbox API server; use kubectl apply "
+            "without --server-side or a merge patch",
+        )
     try:
         patch = json.loads(body or b"null")
     except ValueError as exc:
@@ -44,8 +56,9 @@ def apply_patch(original: dict[str, Any], content_type: str, body: bytes) -> dic
         try:
             result = jsonpatch.apply_patch(original, patch)
         except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-            raise KubeError(422, "Invalid", f"the server rejected our request due to an error in our "
-                            f"request: {exc}") from exc
+            raise KubeError(
+                422, "Invalid", f"the server rejected our request due to an error in our request: {exc}"
+            ) from exc
         return result
     if not isinstance(patch, dict):
         raise bad_request("json: cannot unmarshal array into Go value of type map[string]interface {}")
@@ -120,8 +133,14 @@ def _merge_list(current: list[Any], patch: list[Any], merge_key: str) -> list[An
         key = item.get(merge_key)
         if key is None:
             raise bad_request(f"map: {item} does not contain declared merge key: {merge_key}")
-        index = next((i for i, existing in enumerate(result)
-                      if isinstance(existing, dict) and existing.get(merge_key) == key), None)
+        index = next(
+            (
+                i
+                for i, existing in enumerate(result)
+                if isinstance(existing, dict) and existing.get(merge_key) == key
+            ),
+            None,
+        )
         if item.get("$patch") == "delete":
             if index is not None:
                 result.pop(index)

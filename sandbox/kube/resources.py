@@ -37,32 +37,90 @@ def _status_sub(group: str, version: str, kind: str) -> tuple[str, str, str, tup
     return (group, version, kind, ("get", "patch", "update"))
 
 
-NAMESPACES = ResourceType("", "v1", "namespaces", "namespace", "Namespace", False, ("ns",),
-                          ("create", "delete", "get", "list", "patch", "update", "watch"),
-                          subresources={"status": _status_sub("", "v1", "Namespace")})
-NODES = ResourceType("", "v1", "nodes", "node", "Node", False, ("no",),
-                     subresources={"status": _status_sub("", "v1", "Node")})
-PODS = ResourceType("", "v1", "pods", "pod", "Pod", True, ("po",), categories=("all",),
-                    subresources={"status": _status_sub("", "v1", "Pod"),
-                                  "eviction": ("policy", "v1", "Eviction", ("create",))})
-SERVICES = ResourceType("", "v1", "services", "service", "Service", True, ("svc",),
-                        ("create", "delete", "get", "list", "patch", "update", "watch"), ("all",),
-                        subresources={"status": _status_sub("", "v1", "Service")})
+NAMESPACES = ResourceType(
+    "",
+    "v1",
+    "namespaces",
+    "namespace",
+    "Namespace",
+    False,
+    ("ns",),
+    ("create", "delete", "get", "list", "patch", "update", "watch"),
+    subresources={"status": _status_sub("", "v1", "Namespace")},
+)
+NODES = ResourceType(
+    "", "v1", "nodes", "node", "Node", False, ("no",), subresources={"status": _status_sub("", "v1", "Node")}
+)
+PODS = ResourceType(
+    "",
+    "v1",
+    "pods",
+    "pod",
+    "Pod",
+    True,
+    ("po",),
+    categories=("all",),
+    subresources={
+        "status": _status_sub("", "v1", "Pod"),
+        "eviction": ("policy", "v1", "Eviction", ("create",)),
+    },
+)
+SERVICES = ResourceType(
+    "",
+    "v1",
+    "services",
+    "service",
+    "Service",
+    True,
+    ("svc",),
+    ("create", "delete", "get", "list", "patch", "update", "watch"),
+    ("all",),
+    subresources={"status": _status_sub("", "v1", "Service")},
+)
 ENDPOINTS = ResourceType("", "v1", "endpoints", "endpoints", "Endpoints", True, ("ep",), has_status=False)
 EVENTS = ResourceType("", "v1", "events", "event", "Event", True, ("ev",), has_status=False)
-DEPLOYMENTS = ResourceType("apps", "v1", "deployments", "deployment", "Deployment", True, ("deploy",),
-                           categories=("all",),
-                           subresources={"status": _status_sub("apps", "v1", "Deployment"),
-                                         "scale": ("autoscaling", "v1", "Scale", ("get", "patch", "update"))})
-PDBS = ResourceType("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget", "PodDisruptionBudget",
-                    True, ("pdb",), subresources={"status": _status_sub("policy", "v1", "PodDisruptionBudget")})
-NODE_METRICS = ResourceType("metrics.k8s.io", "v1beta1", "nodes", "", "NodeMetrics", False, (), READ,
-                            has_status=False)
-POD_METRICS = ResourceType("metrics.k8s.io", "v1beta1", "pods", "", "PodMetrics", True, (), READ,
-                           has_status=False)
+DEPLOYMENTS = ResourceType(
+    "apps",
+    "v1",
+    "deployments",
+    "deployment",
+    "Deployment",
+    True,
+    ("deploy",),
+    categories=("all",),
+    subresources={
+        "status": _status_sub("apps", "v1", "Deployment"),
+        "scale": ("autoscaling", "v1", "Scale", ("get", "patch", "update")),
+    },
+)
+PDBS = ResourceType(
+    "policy",
+    "v1",
+    "poddisruptionbudgets",
+    "poddisruptionbudget",
+    "PodDisruptionBudget",
+    True,
+    ("pdb",),
+    subresources={"status": _status_sub("policy", "v1", "PodDisruptionBudget")},
+)
+NODE_METRICS = ResourceType(
+    "metrics.k8s.io", "v1beta1", "nodes", "", "NodeMetrics", False, (), READ, has_status=False
+)
+POD_METRICS = ResourceType(
+    "metrics.k8s.io", "v1beta1", "pods", "", "PodMetrics", True, (), READ, has_status=False
+)
 
 RESOURCE_TYPES: tuple[ResourceType, ...] = (
-    NAMESPACES, NODES, PODS, SERVICES, ENDPOINTS, EVENTS, DEPLOYMENTS, PDBS, NODE_METRICS, POD_METRICS,
+    NAMESPACES,
+    NODES,
+    PODS,
+    SERVICES,
+    ENDPOINTS,
+    EVENTS,
+    DEPLOYMENTS,
+    PDBS,
+    NODE_METRICS,
+    POD_METRICS,
 )
 STORED: tuple[ResourceType, ...] = tuple(rt for rt in RESOURCE_TYPES if rt.group != "metrics.k8s.io")
 GROUP_VERSIONS: dict[tuple[str, str], list[ResourceType]] = {}
@@ -82,16 +140,24 @@ def version_info(kubernetes_version: str) -> dict[str, str]:
     major, _, minor = kubernetes_version.partition(".")
     minor = minor.split(".")[0] or "31"
     return {
-        "major": major or "1", "minor": minor, "gitVersion": f"v{major or '1'}.{minor}.0",
-        "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
-        "buildDate": "2024-08-13T07:28:49Z", "goVersion": "go1.22.5", "compiler": "gc",
+        "major": major or "1",
+        "minor": minor,
+        "gitVersion": f"v{major or '1'}.{minor}.0",
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean",
+        "buildDate": "2024-08-13T07:28:49Z",
+        "goVersion": "go1.22.5",
+        "compiler": "gc",
         "platform": "linux/amd64",
     }
 
 
 def api_versions(server_address: str) -> dict[str, Any]:
-    return {"kind": "APIVersions", "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]}
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
+    }
 
 
 def api_group_list() -> dict[str, Any]:
@@ -117,21 +183,35 @@ def resource_list(group: str, version: str) -> dict[str, Any] | None:
         return None
     resources: list[dict[str, Any]] = []
     for rt in types:
-        entry: dict[str, Any] = {"name": rt.plural, "singularName": rt.singular, "namespaced": rt.namespaced,
-                                 "kind": rt.kind, "verbs": list(rt.verbs)}
+        entry: dict[str, Any] = {
+            "name": rt.plural,
+            "singularName": rt.singular,
+            "namespaced": rt.namespaced,
+            "kind": rt.kind,
+            "verbs": list(rt.verbs),
+        }
         if rt.short_names:
             entry["shortNames"] = list(rt.short_names)
         if rt.categories:
             entry["categories"] = list(rt.categories)
         resources.append(entry)
         for sub, (sgroup, sversion, skind, sverbs) in rt.subresources.items():
-            sub_entry: dict[str, Any] = {"name": f"{rt.plural}/{sub}", "singularName": "",
-                                         "namespaced": rt.namespaced, "kind": skind, "verbs": list(sverbs)}
+            sub_entry: dict[str, Any] = {
+                "name": f"{rt.plural}/{sub}",
+                "singularName": "",
+                "namespaced": rt.namespaced,
+                "kind": skind,
+                "verbs": list(sverbs),
+            }
             if (sgroup, sversion) != (group, version):
                 sub_entry["group"], sub_entry["version"] = sgroup, sversion
             resources.append(sub_entry)
-    return {"kind": "APIResourceList", "apiVersion": "v1",
-            "groupVersion": f"{group}/{version}" if group else version, "resources": resources}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": f"{group}/{version}" if group else version,
+        "resources": resources,
+    }
 
 
 def openapi_v3_index() -> dict[str, Any]:
@@ -156,12 +236,22 @@ def openapi_v3_group_version(group: str, version: str) -> dict[str, Any] | None:
     for rt in types:
         ns = "/namespaces/{namespace}" if rt.namespaced else ""
         gvk = {"group": group, "version": version, "kind": rt.kind}
-        params = [{"name": p, "in": "query", "schema": {"type": "string"}}
-                  for p in ("dryRun", "fieldManager", "fieldValidation", "force")]
+        params = [
+            {"name": p, "in": "query", "schema": {"type": "string"}}
+            for p in ("dryRun", "fieldManager", "fieldValidation", "force")
+        ]
         paths[f"{prefix}{ns}/{rt.plural}/{{name}}"] = {
-            "patch": {"operationId": f"patch{rt.kind}", "parameters": params,
-                      "responses": {"200": {"description": "OK"}},
-                      "x-kubernetes-action": "patch", "x-kubernetes-group-version-kind": gvk},
+            "patch": {
+                "operationId": f"patch{rt.kind}",
+                "parameters": params,
+                "responses": {"200": {"description": "OK"}},
+                "x-kubernetes-action": "patch",
+                "x-kubernetes-group-version-kind": gvk,
+            },
         }
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.31.0"}, "paths": paths,
-            "components": {"schemas": {}}}
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.31.0"},
+        "paths": paths,
+        "components": {"schemas": {}},
+    }

@@ -38,8 +38,11 @@ def pod_requests(pod: dict[str, Any]) -> tuple[int, int]:
 
 def allocatable(node: dict[str, Any]) -> tuple[int, int, int]:
     alloc = node["status"].get("allocatable") or {}
-    return (int(parse_quantity(alloc.get("cpu", "0")) * 1000), int(parse_quantity(alloc.get("memory", "0"))),
-            int(alloc.get("pods", "110")))
+    return (
+        int(parse_quantity(alloc.get("cpu", "0")) * 1000),
+        int(parse_quantity(alloc.get("memory", "0"))),
+        int(alloc.get("pods", "110")),
+    )
 
 
 def _tolerated(taint: dict[str, Any], tolerations: list[dict[str, Any]]) -> bool:
@@ -55,8 +58,12 @@ def _tolerated(taint: dict[str, Any], tolerations: list[dict[str, Any]]) -> bool
 
 
 def _affinity_ok(pod: dict[str, Any], labels: dict[str, str]) -> bool:
-    required = ((((pod["spec"].get("affinity") or {}).get("nodeAffinity") or {})
-                 .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms"))
+    required = (
+        ((pod["spec"].get("affinity") or {}).get("nodeAffinity") or {}).get(
+            "requiredDuringSchedulingIgnoredDuringExecution"
+        )
+        or {}
+    ).get("nodeSelectorTerms")
     if not required:
         return True
     for term in required:
@@ -64,8 +71,12 @@ def _affinity_ok(pod: dict[str, Any], labels: dict[str, str]) -> bool:
         for expr in term.get("matchExpressions") or []:
             key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
             present = key in labels
-            if (op == "In" and labels.get(key) not in values) or (op == "NotIn" and labels.get(key) in values) \
-                    or (op == "Exists" and not present) or (op == "DoesNotExist" and present):
+            if (
+                (op == "In" and labels.get(key) not in values)
+                or (op == "NotIn" and labels.get(key) in values)
+                or (op == "Exists" and not present)
+                or (op == "DoesNotExist" and present)
+            ):
                 ok = False
         if ok:
             return True
@@ -110,7 +121,9 @@ def schedule(cluster: Cluster, timings: KubeTimings, now: float) -> None:
             else:
                 a_cpu, a_mem, _ = allocatable(node)
                 load = (used[name][0] + cpu) / max(a_cpu, 1) + (used[name][1] + mem) / max(a_mem, 1)
-                candidates.append((owners_on[(name, owner)], owners_in_zone[(zone_of[name], owner)], load, name))
+                candidates.append(
+                    (owners_on[(name, owner)], owners_in_zone[(zone_of[name], owner)], load, name)
+                )
         if not candidates:
             _mark_unschedulable(cluster, pod, len(nodes), reasons, now)
             continue
@@ -129,7 +142,8 @@ def _filter(pod: dict[str, Any], node: dict[str, Any], used: list[int], cpu: int
     if not node_ready(node):
         return "node(s) had untolerated taint {node.kubernetes.io/unreachable: }"
     if node["spec"].get("unschedulable") and not _tolerated(
-            {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}, tolerations):
+        {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}, tolerations
+    ):
         return "node(s) were unschedulable"
     for taint in node["spec"].get("taints") or []:
         if taint.get("effect") in ("NoSchedule", "NoExecute") and not _tolerated(taint, tolerations):
@@ -147,18 +161,30 @@ def _filter(pod: dict[str, Any], node: dict[str, Any], used: list[int], cpu: int
     return None
 
 
-def _mark_unschedulable(cluster: Cluster, pod: dict[str, Any], total: int, reasons: Counter[str], now: float) -> None:
+def _mark_unschedulable(
+    cluster: Cluster, pod: dict[str, Any], total: int, reasons: Counter[str], now: float
+) -> None:
     detail = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items()))
     message = f"0/{total} nodes are available" + (f": {detail}." if detail else ".")
     if total:
-        message += f" preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling."
+        message += (
+            f" preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling."
+        )
     conditions = pod.setdefault("status", {}).setdefault("conditions", [])
     current = next((c for c in conditions if c["type"] == "PodScheduled"), None)
     if current is not None and current.get("message") == message:
         return
     conditions[:] = [c for c in conditions if c["type"] != "PodScheduled"]
-    conditions.append({"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message,
-                       "lastProbeTime": None, "lastTransitionTime": rfc3339(now)})
+    conditions.append(
+        {
+            "type": "PodScheduled",
+            "status": "False",
+            "reason": "Unschedulable",
+            "message": message,
+            "lastProbeTime": None,
+            "lastTransitionTime": rfc3339(now),
+        }
+    )
     cluster.store.touch(PODS, pod)
     cluster.record_event(pod, "Warning", "FailedScheduling", message, "default-scheduler", now)
 
@@ -167,11 +193,17 @@ def _bind(cluster: Cluster, pod: dict[str, Any], node_name: str, timings: KubeTi
     pod["spec"]["nodeName"] = node_name
     status = pod.setdefault("status", {})
     status["conditions"] = [c for c in status.get("conditions") or [] if c["type"] != "PodScheduled"]
-    status["conditions"].append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
-                                 "lastTransitionTime": rfc3339(now)})
+    status["conditions"].append(
+        {"type": "PodScheduled", "status": "True", "lastProbeTime": None, "lastTransitionTime": rfc3339(now)}
+    )
     cluster.store.touch(PODS, pod)
     cluster.timers[f"start/{pod['metadata']['uid']}"] = now + timings.pod_start_s
     meta = pod["metadata"]
-    cluster.record_event(pod, "Normal", "Scheduled",
-                         f"Successfully assigned {meta['namespace']}/{meta['name']} to {node_name}",
-                         "default-scheduler", now)
+    cluster.record_event(
+        pod,
+        "Normal",
+        "Scheduled",
+        f"Successfully assigned {meta['namespace']}/{meta['name']} to {node_name}",
+        "default-scheduler",
+        now,
+    )

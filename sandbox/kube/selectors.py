@@ -91,8 +91,14 @@ def selector_object_to_string(selector: Mapping[str, Any] | None) -> str:
     for expr in selector.get("matchExpressions") or []:
         op, key = expr.get("operator"), expr.get("key")
         values = ",".join(sorted(expr.get("values") or []))
-        parts.append({"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})",
-                      "Exists": f"{key}", "DoesNotExist": f"!{key}"}.get(op, ""))
+        parts.append(
+            {
+                "In": f"{key} in ({values})",
+                "NotIn": f"{key} notin ({values})",
+                "Exists": f"{key}",
+                "DoesNotExist": f"!{key}",
+            }.get(op, "")
+        )
     return ",".join(p for p in parts if p)
 
 
@@ -109,7 +115,9 @@ def _field_value(obj: Mapping[str, Any], path: str) -> str:
     return str(value)
 
 
-def parse_field_selector(text: str | None, supported: tuple[str, ...], kind: str) -> Callable[[Mapping[str, Any]], bool]:
+def parse_field_selector(
+    text: str | None, supported: tuple[str, ...], kind: str
+) -> Callable[[Mapping[str, Any]], bool]:
     """Compile a ``fieldSelector``; fields outside ``supported`` are a 400, as on a real API server."""
     if not text or not text.strip():
         return lambda obj: True
@@ -120,8 +128,7 @@ def parse_field_selector(text: str | None, supported: tuple[str, ...], kind: str
             raise bad_request(f"invalid selector: '{text}'; can't understand '{term}'")
         path, op, value = match.groups()
         if path not in supported:
-            raise KubeError(400, "BadRequest",
-                            f'field label not supported: {path}' if kind else f"field label not supported: {path}")
+            raise KubeError(400, "BadRequest", f"field label not supported: {path}")
         if op == "!=":
             tests.append(lambda obj, p=path, v=value: _field_value(obj, p) != v)
         else:
@@ -130,13 +137,33 @@ def parse_field_selector(text: str | None, supported: tuple[str, ...], kind: str
 
 
 FIELD_SELECTORS: dict[str, tuple[str, ...]] = {
-    "Pod": ("metadata.name", "metadata.namespace", "spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
-            "spec.serviceAccountName", "status.phase", "status.podIP", "status.nominatedNodeName"),
+    "Pod": (
+        "metadata.name",
+        "metadata.namespace",
+        "spec.nodeName",
+        "spec.restartPolicy",
+        "spec.schedulerName",
+        "spec.serviceAccountName",
+        "status.phase",
+        "status.podIP",
+        "status.nominatedNodeName",
+    ),
     "Node": ("metadata.name", "spec.unschedulable"),
-    "Event": ("metadata.name", "metadata.namespace", "involvedObject.kind", "involvedObject.namespace",
-              "involvedObject.name", "involvedObject.uid", "involvedObject.apiVersion",
-              "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason", "reportingComponent",
-              "source", "type"),
+    "Event": (
+        "metadata.name",
+        "metadata.namespace",
+        "involvedObject.kind",
+        "involvedObject.namespace",
+        "involvedObject.name",
+        "involvedObject.uid",
+        "involvedObject.apiVersion",
+        "involvedObject.resourceVersion",
+        "involvedObject.fieldPath",
+        "reason",
+        "reportingComponent",
+        "source",
+        "type",
+    ),
     "Namespace": ("metadata.name", "status.phase"),
 }
 

@@ -60,12 +60,21 @@ class KubeSim:
         for name, members in groups.items():
             cluster = self.clusters.get(name)
             if cluster is None:
-                planes = [(i, b) for i, b in members if b.role == "control-plane" and instance_healthy(self.world, i)]
+                planes = [
+                    (i, b)
+                    for i, b in members
+                    if b.role == "control-plane" and instance_healthy(self.world, i)
+                ]
                 if not planes:
                     continue
                 boot = planes[0][1]
-                cluster = Cluster.bootstrap(name, token_digest(boot.admin_token or ""), token_digest(boot.join_token),
-                                            boot.kubernetes_version, now)
+                cluster = Cluster.bootstrap(
+                    name,
+                    token_digest(boot.admin_token or ""),
+                    token_digest(boot.join_token),
+                    boot.kubernetes_version,
+                    now,
+                )
                 self.clusters[name] = cluster
             lifecycle.update_api(self.world, cluster, members, self.timings, now)
             if not cluster.api_up:
@@ -85,9 +94,10 @@ class KubeSim:
     # -- SLB health checks ----------------------------------------------------------------------
 
     def probe(self, lb: Any, port: int, instance: Any) -> bool | None:
-        """Whether ``instance`` serves ``port`` for ``lb``: nodePorts on Ready nodes, 6443 on booted masters."""
-        cluster = next((c for c in self.clusters.values() if instance.instance_id in c.nodes
-                        or c.name == lb.tags.get("yunfleet:cluster")), None)
+        """Whether ``instance`` serves ``port`` of ``lb``: nodePorts on Ready nodes, 6443 on live masters."""
+        cluster = self.clusters.get(lb.tags.get("yunfleet:cluster", "")) or next(
+            (c for c in self.clusters.values() if instance.instance_id in c.nodes), None
+        )
         if cluster is None:
             return None
         if lb.tags.get("yunfleet:role") == "service-lb":

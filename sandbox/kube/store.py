@@ -43,8 +43,13 @@ class ObjectStore:
     # -- persistence --------------------------------------------------------------------------
 
     def to_state(self) -> dict[str, Any]:
-        return {"cluster": self.cluster, "epoch": self.epoch, "rv": self.rv, "serial": self.serial,
-                "objects": {key: list(objs.values()) for key, objs in self.objects.items()}}
+        return {
+            "cluster": self.cluster,
+            "epoch": self.epoch,
+            "rv": self.rv,
+            "serial": self.serial,
+            "objects": {key: list(objs.values()) for key, objs in self.objects.items()},
+        }
 
     @classmethod
     def from_state(cls, raw: dict[str, Any]) -> ObjectStore:
@@ -65,7 +70,9 @@ class ObjectStore:
 
     def new_uid(self) -> str:
         self.serial += 1
-        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"yunfleet-sandbox/{self.cluster}/{self.epoch}/{self.serial}"))
+        return str(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"yunfleet-sandbox/{self.cluster}/{self.epoch}/{self.serial}")
+        )
 
     def suffix(self, length: int = 5) -> str:
         """Deterministic random-looking name suffix, as the API server makes for generateName."""

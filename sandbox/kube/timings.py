@@ -11,20 +11,34 @@ from dataclasses import dataclass, fields, replace
 class KubeTimings:
     """Seconds; each can be overridden with ``SANDBOX_KUBE_TIMINGS='{"pod_eviction_s": 300}'``."""
 
-    api_boot_s: float            # control-plane instance Running -> API server answers
-    node_join_s: float           # worker instance Running -> Node registered and Ready
-    pod_start_s: float           # pod bound to a node -> Running and Ready
+    api_boot_s: float  # control-plane instance Running -> API server answers
+    node_join_s: float  # worker instance Running -> Node registered and Ready
+    pod_start_s: float  # pod bound to a node -> Running and Ready
     node_monitor_grace_s: float  # instance stopped/unreachable -> Node NotReady
-    pod_eviction_s: float        # Node NotReady -> its pods evicted (rescheduled elsewhere)
-    node_removal_s: float        # instance deleted -> Node object removed by the cloud controller
-    tick_s: float                # how often the in-process controllers run when nobody else ticks
+    pod_eviction_s: float  # Node NotReady -> its pods evicted (rescheduled elsewhere)
+    node_removal_s: float  # instance deleted -> Node object removed by the cloud controller
+    tick_s: float  # how often the in-process controllers run when nobody else ticks
 
 
 PRESETS = {
-    "fast": KubeTimings(api_boot_s=0.3, node_join_s=0.5, pod_start_s=0.3, node_monitor_grace_s=0.6,
-                        pod_eviction_s=1.5, node_removal_s=0.5, tick_s=0.1),
-    "demo": KubeTimings(api_boot_s=8.0, node_join_s=6.0, pod_start_s=2.0, node_monitor_grace_s=10.0,
-                        pod_eviction_s=30.0, node_removal_s=10.0, tick_s=0.5),
+    "fast": KubeTimings(
+        api_boot_s=0.3,
+        node_join_s=0.5,
+        pod_start_s=0.3,
+        node_monitor_grace_s=0.6,
+        pod_eviction_s=1.5,
+        node_removal_s=0.5,
+        tick_s=0.1,
+    ),
+    "demo": KubeTimings(
+        api_boot_s=8.0,
+        node_join_s=6.0,
+        pod_start_s=2.0,
+        node_monitor_grace_s=10.0,
+        pod_eviction_s=30.0,
+        node_removal_s=10.0,
+        tick_s=0.5,
+    ),
 }
 
 

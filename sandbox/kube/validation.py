@@ -18,12 +18,16 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _LABEL_KINDS = {"Namespace", "Service"}
 
-_SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
-                  "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
-                  "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
-_LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
-              "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
-              "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+_SUBDOMAIN_MSG = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
+    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
+    "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
+)
+_LABEL_MSG = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
+    "start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for "
+    "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
+)
 
 Causes = list[tuple[str, str]]
 
@@ -53,13 +57,28 @@ def _check_labels(path: str, labels: Any, causes: Causes) -> None:
         return
     for key, value in labels.items():
         prefix, _, name = key.rpartition("/")
-        if not name or len(name) > 63 or not _LABEL_NAME.match(name) or (prefix and not _DNS1123_SUBDOMAIN.match(prefix)):
-            causes.append((path, f"Invalid value: {_quote(key)}: name part must consist of alphanumeric "
-                                 "characters, '-', '_' or '.', and must start and end with an alphanumeric character"))
+        if (
+            not name
+            or len(name) > 63
+            or not _LABEL_NAME.match(name)
+            or (prefix and not _DNS1123_SUBDOMAIN.match(prefix))
+        ):
+            causes.append(
+                (
+                    path,
+                    f"Invalid value: {_quote(key)}: name part must consist of alphanumeric "
+                    "characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+                )
+            )
         if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.match(value):
-            causes.append((f"{path}", f"Invalid value: {_quote(value)}: a valid label must be an empty string or "
-                                      "consist of alphanumeric characters, '-', '_' or '.', and must start and end "
-                                      "with an alphanumeric character"))
+            causes.append(
+                (
+                    f"{path}",
+                    f"Invalid value: {_quote(value)}: a valid label must be an empty string or "
+                    "consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+                    "with an alphanumeric character",
+                )
+            )
 
 
 def _check_quantities(path: str, values: Any, causes: Causes) -> None:
@@ -67,8 +86,13 @@ def _check_quantities(path: str, values: Any, causes: Causes) -> None:
         try:
             parse_quantity(raw)
         except (ValueError, TypeError):
-            causes.append((f"{path}[{name}]", f"Invalid value: {_quote(raw)}: quantities must match the regular "
-                                              "expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"))
+            causes.append(
+                (
+                    f"{path}[{name}]",
+                    f"Invalid value: {_quote(raw)}: quantities must match the regular "
+                    "expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+                )
+            )
 
 
 def _check_pod_spec(path: str, spec: Any, causes: Causes) -> None:
@@ -106,8 +130,9 @@ def _default_pod_spec(spec: dict[str, Any]) -> None:
     for container in spec.get("containers") or []:
         container.setdefault("resources", {})
         image = str(container.get("image", ""))
-        container.setdefault("imagePullPolicy", "Always" if image.endswith(":latest") or ":" not in image
-                             else "IfNotPresent")
+        container.setdefault(
+            "imagePullPolicy", "Always" if image.endswith(":latest") or ":" not in image else "IfNotPresent"
+        )
         container.setdefault("terminationMessagePath", "/dev/termination-log")
         container.setdefault("terminationMessagePolicy", "File")
         for port in container.get("ports") or []:
@@ -119,14 +144,18 @@ def _default_tolerations(spec: dict[str, Any]) -> None:
     tolerations = spec.setdefault("tolerations", [])
     for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
         if not any(t.get("key") == key and t.get("effect") in (None, "", "NoExecute") for t in tolerations):
-            tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300})
+            tolerations.append(
+                {"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
+            )
 
 
 def prepare(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None = None) -> None:
     """Default ``obj`` in place and raise 422 when it is invalid (``old`` is set on updates)."""
     meta = obj.get("metadata")
     if not isinstance(meta, dict):
-        raise invalid(rt.kind, rt.group, "", [("metadata.name", "Required value: name or generateName is required")])
+        raise invalid(
+            rt.kind, rt.group, "", [("metadata.name", "Required value: name or generateName is required")]
+        )
     causes: Causes = []
     _check_name(rt.kind, meta, causes)
     _check_labels("metadata.labels", meta.get("labels"), causes)
@@ -149,11 +178,19 @@ def prepare(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None = 
         for field in ("minAvailable", "maxUnavailable"):
             value = spec.get(field)
             if isinstance(value, int) and value < 0:
-                causes.append((f"spec.{field}", f"Invalid value: {value}: must be greater than or equal to 0"))
+                causes.append(
+                    (f"spec.{field}", f"Invalid value: {value}: must be greater than or equal to 0")
+                )
             if isinstance(value, str) and not re.fullmatch(r"\d+%", value):
-                causes.append((f"spec.{field}", f"Invalid value: {_quote(value)}: must be an integer or percentage (e.g '5%')"))
-        obj.setdefault("status", {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0,
-                                  "expectedPods": 0})
+                causes.append(
+                    (
+                        f"spec.{field}",
+                        f"Invalid value: {_quote(value)}: must be an integer or percentage (e.g '5%')",
+                    )
+                )
+        obj.setdefault(
+            "status", {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}
+        )
     elif rt.kind == "Namespace":
         obj.setdefault("spec", {"finalizers": ["kubernetes"]})
         obj.setdefault("status", {"phase": "Active"})
@@ -171,7 +208,9 @@ def _qos_class(spec: dict[str, Any]) -> str:
         requests, limits = res.get("requests") or {}, res.get("limits") or {}
         any_set = any_set or bool(requests) or bool(limits)
         for name in ("cpu", "memory"):
-            if name not in limits or (name in requests and parse_quantity(requests[name]) != parse_quantity(limits[name])):
+            if name not in limits or (
+                name in requests and parse_quantity(requests[name]) != parse_quantity(limits[name])
+            ):
                 guaranteed = False
     if guaranteed:
         return "Guaranteed"
@@ -194,16 +233,21 @@ def _prepare_deployment(obj: dict[str, Any], old: dict[str, Any] | None, causes:
     _check_labels("spec.template.metadata.labels", labels, causes)
     if selector and not selector_object_matches(selector, labels):
         shown = "map[string]string{" + ", ".join(f'"{k}":"{v}"' for k, v in sorted(labels.items())) + "}"
-        causes.append(("spec.template.metadata.labels",
-                       f"Invalid value: {shown}: `selector` does not match template `labels`"))
+        causes.append(
+            (
+                "spec.template.metadata.labels",
+                f"Invalid value: {shown}: `selector` does not match template `labels`",
+            )
+        )
     _check_pod_spec("spec.template.spec", template.get("spec"), causes)
     if old is not None and old["spec"].get("selector") != selector:
         causes.append(("spec.selector", f"Invalid value: {json.dumps(selector)}: field is immutable"))
     if causes:
         return
     _default_pod_spec(template["spec"])
-    spec.setdefault("strategy", {"type": "RollingUpdate",
-                                 "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}})
+    spec.setdefault(
+        "strategy", {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}}
+    )
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("progressDeadlineSeconds", 600)
     obj.setdefault("status", {})
@@ -213,8 +257,13 @@ def _prepare_service(obj: dict[str, Any], old: dict[str, Any] | None, causes: Ca
     spec = obj.setdefault("spec", {})
     stype = spec.setdefault("type", "ClusterIP")
     if stype not in ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName"):
-        causes.append(("spec.type", f'Unsupported value: "{stype}": supported values: "ClusterIP", '
-                                    '"ExternalName", "LoadBalancer", "NodePort"'))
+        causes.append(
+            (
+                "spec.type",
+                f'Unsupported value: "{stype}": supported values: "ClusterIP", '
+                '"ExternalName", "LoadBalancer", "NodePort"',
+            )
+        )
     ports = spec.get("ports") or []
     if not ports and stype != "ExternalName" and spec.get("clusterIP") != "None":
         causes.append(("spec.ports", "Required value"))
@@ -222,7 +271,9 @@ def _prepare_service(obj: dict[str, Any], old: dict[str, Any] | None, causes: Ca
     for i, port in enumerate(ports):
         number = port.get("port")
         if not isinstance(number, int) or not 1 <= number <= 65535:
-            causes.append((f"spec.ports[{i}].port", f"Invalid value: {number}: must be between 1 and 65535, inclusive"))
+            causes.append(
+                (f"spec.ports[{i}].port", f"Invalid value: {number}: must be between 1 and 65535, inclusive")
+            )
         if len(ports) > 1 and not port.get("name"):
             causes.append((f"spec.ports[{i}].name", "Required value"))
         if port.get("name") in names:
@@ -234,7 +285,9 @@ def _prepare_service(obj: dict[str, Any], old: dict[str, Any] | None, causes: Ca
         old_ip = old["spec"].get("clusterIP")
         new_ip = spec.get("clusterIP")
         if new_ip and old_ip and new_ip != old_ip:
-            causes.append(("spec.clusterIPs[0]", f"Invalid value: []string{{\"{new_ip}\"}}: may not change once set"))
+            causes.append(
+                ("spec.clusterIPs[0]", f'Invalid value: []string{{"{new_ip}"}}: may not change once set')
+            )
     spec.setdefault("sessionAffinity", "None")
     if stype != "ExternalName":
         spec.setdefault("ipFamilies", ["IPv4"])
@@ -253,6 +306,11 @@ def check_kind(rt: ResourceType, obj: Any) -> None:
         raise KubeError(400, "BadRequest", "the body of the request was not a JSON object")
     kind, api_version = obj.get("kind"), obj.get("apiVersion")
     if kind and kind != rt.kind:
-        raise KubeError(400, "BadRequest", f"the API version in the data ({api_version}) does not match the "
-                        f"expected API version ({rt.api_version})" if api_version != rt.api_version else
-                        f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})")
+        raise KubeError(
+            400,
+            "BadRequest",
+            f"the API version in the data ({api_version}) does not match the "
+            f"expected API version ({rt.api_version})"
+            if api_version != rt.api_version
+            else f"the kind in the data ({kind}) does not match the expected kind ({rt.kind})",
+        )

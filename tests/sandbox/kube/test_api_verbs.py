@@ -23,9 +23,20 @@ def _error(call) -> tuple[int, dict]:
 
 
 def _pod(name: str, labels: dict[str, str] | None = None, cpu: str = "100m") -> dict:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {}},
-            "spec": {"containers": [{"name": "app", "image": "busybox:1.36",
-                                     "resources": {"requests": {"cpu": cpu, "memory": "64Mi"}}}]}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "labels": labels or {}},
+        "spec": {
+            "containers": [
+                {
+                    "name": "app",
+                    "image": "busybox:1.36",
+                    "resources": {"requests": {"cpu": cpu, "memory": "64Mi"}},
+                }
+            ]
+        },
+    }
 
 
 def test_namespace_and_pod_crud_with_selectors(cluster):
@@ -37,19 +48,30 @@ def test_namespace_and_pod_crud_with_selectors(cluster):
     core.create_namespaced_pod("team-a", _pod("web-1", {"app": "web", "tier": "front"}))
     core.create_namespaced_pod("team-a", _pod("web-2", {"app": "web", "tier": "back"}))
     core.create_namespaced_pod("team-a", _pod("db-1", {"app": "db"}))
-    running = wait_until(lambda: [p for p in core.list_namespaced_pod("team-a").items
-                                  if p.status.phase == "Running"] if len([
-                                      p for p in core.list_namespaced_pod("team-a").items
-                                      if p.status.phase == "Running"]) == 3 else None, what="3 running pods")
+    running = wait_until(
+        lambda: (
+            [p for p in core.list_namespaced_pod("team-a").items if p.status.phase == "Running"]
+            if len([p for p in core.list_namespaced_pod("team-a").items if p.status.phase == "Running"]) == 3
+            else None
+        ),
+        what="3 running pods",
+    )
     assert all(p.spec.node_name in cluster.workers for p in running)
     assert all(p.status.pod_ip.startswith("10.244.") for p in running)
 
     names = lambda pods: sorted(p.metadata.name for p in pods.items)  # noqa: E731
     assert names(core.list_namespaced_pod("team-a", label_selector="app=web")) == ["web-1", "web-2"]
-    assert names(core.list_namespaced_pod("team-a", label_selector="app in (web,db),tier!=back")) == ["db-1", "web-1"]
+    assert names(core.list_namespaced_pod("team-a", label_selector="app in (web,db),tier!=back")) == [
+        "db-1",
+        "web-1",
+    ]
     assert names(core.list_namespaced_pod("team-a", label_selector="!tier")) == ["db-1"]
     assert names(core.list_namespaced_pod("team-a", field_selector="metadata.name=web-2")) == ["web-2"]
-    assert names(core.list_pod_for_all_namespaces(field_selector="status.phase=Running")) == ["db-1", "web-1", "web-2"]
+    assert names(core.list_pod_for_all_namespaces(field_selector="status.phase=Running")) == [
+        "db-1",
+        "web-1",
+        "web-2",
+    ]
     node = core.read_namespaced_pod("web-1", "team-a").spec.node_name
     on_node = names(core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={node}"))
     assert "web-1" in on_node
@@ -62,9 +84,16 @@ def test_namespace_and_pod_crud_with_selectors(cluster):
     assert deleted.metadata.name == "db-1"
     status, body = _error(lambda: core.read_namespaced_pod("db-1", "team-a"))
     assert status == 404
-    assert body == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-                    "message": 'pods "db-1" not found', "reason": "NotFound",
-                    "details": {"name": "db-1", "kind": "pods"}, "code": 404}
+    assert body == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": 'pods "db-1" not found',
+        "reason": "NotFound",
+        "details": {"name": "db-1", "kind": "pods"},
+        "code": 404,
+    }
 
     core.delete_namespace("team-a")
     assert _error(lambda: core.read_namespaced_pod("web-1", "team-a"))[0] == 404
@@ -99,8 +128,11 @@ def test_validation_errors_are_422_with_causes(cluster):
     status, body = _error(lambda: apps.create_namespaced_deployment("default", bad))
     assert status == 422 and body["reason"] == "Invalid"
     assert body["details"]["kind"] == "Deployment"
-    assert {"reason": "FieldValueInvalid", "field": "spec.replicas",
-            "message": "Invalid value: -1: must be greater than or equal to 0"} in body["details"]["causes"]
+    assert {
+        "reason": "FieldValueInvalid",
+        "field": "spec.replicas",
+        "message": "Invalid value: -1: must be greater than or equal to 0",
+    } in body["details"]["causes"]
 
     mismatched = deployment_body("mismatch", 1)
     mismatched["spec"]["selector"] = {"matchLabels": {"app": "other"}}
@@ -123,33 +155,63 @@ def test_patch_types(cluster):
     apps.create_namespaced_deployment("default", body)
 
     # strategic merge: the container list merges by name, env by name
-    apps.patch_namespaced_deployment("patchme", "default", {"spec": {"template": {"spec": {"containers": [
-        {"name": "app", "image": "nginx:1.28", "env": [{"name": "B", "value": "2"}]}]}}}})
+    apps.patch_namespaced_deployment(
+        "patchme",
+        "default",
+        {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {"name": "app", "image": "nginx:1.28", "env": [{"name": "B", "value": "2"}]}
+                        ]
+                    }
+                }
+            }
+        },
+    )
     container = apps.read_namespaced_deployment("patchme", "default").spec.template.spec.containers[0]
     assert container.image == "nginx:1.28"
     assert container.resources.requests["cpu"] == "500m"
     assert sorted(e.name for e in container.env) == ["A", "B"]
 
     # merge patch: lists are replaced, null deletes
-    apps.patch_namespaced_deployment("patchme", "default", {"metadata": {"labels": {"app": None, "tier": "x"}}},
-                                     _content_type="application/merge-patch+json")
+    apps.patch_namespaced_deployment(
+        "patchme",
+        "default",
+        {"metadata": {"labels": {"app": None, "tier": "x"}}},
+        _content_type="application/merge-patch+json",
+    )
     assert apps.read_namespaced_deployment("patchme", "default").metadata.labels == {"tier": "x"}
 
     # JSON patch
-    apps.patch_namespaced_deployment("patchme", "default", [
-        {"op": "replace", "path": "/spec/replicas", "value": 3},
-        {"op": "add", "path": "/metadata/annotations", "value": {"yunfleet.io/autoscale": "true"}}])
+    apps.patch_namespaced_deployment(
+        "patchme",
+        "default",
+        [
+            {"op": "replace", "path": "/spec/replicas", "value": 3},
+            {"op": "add", "path": "/metadata/annotations", "value": {"yunfleet.io/autoscale": "true"}},
+        ],
+    )
     patched = apps.read_namespaced_deployment("patchme", "default")
     assert patched.spec.replicas == 3
     assert patched.metadata.annotations == {"yunfleet.io/autoscale": "true"}
-    status, body = _error(lambda: apps.patch_namespaced_deployment(
-        "patchme", "default", [{"op": "test", "path": "/spec/replicas", "value": 9}]))
+    status, body = _error(
+        lambda: apps.patch_namespaced_deployment(
+            "patchme", "default", [{"op": "test", "path": "/spec/replicas", "value": 9}]
+        )
+    )
     assert status == 422
 
     # a patch carrying a stale resourceVersion is a conflict
-    status, body = _error(lambda: apps.patch_namespaced_deployment(
-        "patchme", "default", {"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 1}},
-        _content_type="application/merge-patch+json"))
+    status, body = _error(
+        lambda: apps.patch_namespaced_deployment(
+            "patchme",
+            "default",
+            {"metadata": {"resourceVersion": "1"}, "spec": {"replicas": 1}},
+            _content_type="application/merge-patch+json",
+        )
+    )
     assert status == 409
 
 
@@ -159,13 +221,17 @@ def test_scale_subresource_and_deployment_status(cluster):
     scale = apps.read_namespaced_deployment_scale("scaled", "default")
     assert scale.spec.replicas == 1 and scale.status.selector == "app=scaled"
     apps.patch_namespaced_deployment_scale("scaled", "default", {"spec": {"replicas": 3}})
-    wait_until(lambda: apps.read_namespaced_deployment("scaled", "default").status.ready_replicas == 3,
-               what="3 ready replicas")
+    wait_until(
+        lambda: apps.read_namespaced_deployment("scaled", "default").status.ready_replicas == 3,
+        what="3 ready replicas",
+    )
     scale = apps.read_namespaced_deployment_scale("scaled", "default")
     scale.spec.replicas = 2
     apps.replace_namespaced_deployment_scale("scaled", "default", scale)
-    wait_until(lambda: len(core.list_namespaced_pod("default", label_selector="app=scaled").items) == 2,
-               what="scale down to 2 pods")
+    wait_until(
+        lambda: len(core.list_namespaced_pod("default", label_selector="app=scaled").items) == 2,
+        what="scale down to 2 pods",
+    )
     deployment = apps.read_namespaced_deployment("scaled", "default")
     assert deployment.status.observed_generation == deployment.metadata.generation
     pods = core.list_namespaced_pod("default", label_selector="app=scaled").items
@@ -173,22 +239,29 @@ def test_scale_subresource_and_deployment_status(cluster):
     assert all(p.metadata.owner_references[0].controller for p in pods)
 
     apps.delete_namespaced_deployment("scaled", "default")
-    wait_until(lambda: not core.list_namespaced_pod("default", label_selector="app=scaled").items,
-               what="pods garbage-collected")
+    wait_until(
+        lambda: not core.list_namespaced_pod("default", label_selector="app=scaled").items,
+        what="pods garbage-collected",
+    )
 
 
 def test_services_endpoints_and_events(cluster):
     apps, core = cluster.apps(), cluster.core()
     apps.create_namespaced_deployment("default", deployment_body("shop", 2))
-    service = core.create_namespaced_service("default", {
-        "metadata": {"name": "shop"},
-        "spec": {"selector": {"app": "shop"}, "ports": [{"port": 80, "targetPort": "http"}]}})
+    service = core.create_namespaced_service(
+        "default",
+        {
+            "metadata": {"name": "shop"},
+            "spec": {"selector": {"app": "shop"}, "ports": [{"port": 80, "targetPort": "http"}]},
+        },
+    )
     assert service.spec.type == "ClusterIP"
     assert service.spec.cluster_ip.startswith("10.")
 
     def endpoint_ips():
         subsets = core.read_namespaced_endpoints("shop", "default").subsets or []
         return [a.ip for s in subsets for a in s.addresses or []]
+
     ips = wait_until(lambda: endpoint_ips() if len(endpoint_ips()) == 2 else None, what="2 endpoints")
     pods = core.list_namespaced_pod("default", label_selector="app=shop").items
     assert sorted(ips) == sorted(p.status.pod_ip for p in pods)
@@ -200,7 +273,8 @@ def test_services_endpoints_and_events(cluster):
     scheduled = [e for e in events if e.reason == "Scheduled"]
     assert scheduled[0].involved_object.kind == "Pod"
     by_pod = core.list_namespaced_event(
-        "default", field_selector=f"involvedObject.name={pods[0].metadata.name},involvedObject.kind=Pod")
+        "default", field_selector=f"involvedObject.name={pods[0].metadata.name},involvedObject.kind=Pod"
+    )
     assert by_pod.items and all(e.involved_object.name == pods[0].metadata.name for e in by_pod.items)
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-from kubernetes.client.exceptions import ApiException
-
-from tests.sandbox.kube.helpers import SandboxCluster, make_cluster, wait_until
+from tests.sandbox.kube.helpers import make_cluster
 
 
 def test_kubectl_lists_nodes_of_a_cluster_made_by_run_instances(clean_sandbox, tmp_path):

@@ -13,15 +13,39 @@ pytestmark = pytest.mark.kubectl
 
 MANIFESTS = [
     {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
-    {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
-     "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
-              "template": {"metadata": {"labels": {"app": "web"}},
-                           "spec": {"containers": [{"name": "web", "image": "nginx:1.27",
-                                                    "resources": {"requests": {"cpu": "250m", "memory": "128Mi"}}}]}}}},
-    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
-     "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 80}]}},
-    {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web", "namespace": "shop"},
-     "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}},
+    {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "web",
+                            "image": "nginx:1.27",
+                            "resources": {"requests": {"cpu": "250m", "memory": "128Mi"}},
+                        }
+                    ]
+                },
+            },
+        },
+    },
+    {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 80}]},
+    },
+    {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}},
+    },
 ]
 
 
@@ -33,8 +57,10 @@ def cluster(clean_sandbox, tmp_path):
     out = cluster.kubectl("create", "-f", str(manifest)).stdout
     assert "namespace/shop created" in out and "deployment.apps/web created" in out
     assert "service/web created" in out and "poddisruptionbudget.policy/web created" in out
-    wait_until(lambda: "2/2" in cluster.kubectl("get", "deployment", "web", "-n", "shop").stdout,
-               what="deployment ready")
+    wait_until(
+        lambda: "2/2" in cluster.kubectl("get", "deployment", "web", "-n", "shop").stdout,
+        what="deployment ready",
+    )
     return cluster
 
 
@@ -91,8 +117,10 @@ def test_scale_label_annotate_delete(cluster):
     assert "tier" not in deployment["metadata"]["labels"]
 
     assert "deleted" in cluster.kubectl("delete", "deployment", "web", "-n", "shop").stdout
-    wait_until(lambda: "No resources found" in cluster.kubectl("get", "pods", "-n", "shop").stderr,
-               what="pods removed with their deployment")
+    wait_until(
+        lambda: "No resources found" in cluster.kubectl("get", "pods", "-n", "shop").stderr,
+        what="pods removed with their deployment",
+    )
     missing = cluster.kubectl("get", "deployment", "web", "-n", "shop", check=False)
     assert missing.returncode == 1 and 'deployments.apps "web" not found' in missing.stderr
     cluster.kubectl("delete", "namespace", "shop")
@@ -109,7 +137,11 @@ def test_cordon_uncordon_and_drain(cluster):
     drained = cluster.kubectl("drain", node, "--ignore-daemonsets", "--timeout=60s")
     assert f"node/{node} drained" in drained.stdout
     assert "SchedulingDisabled" in cluster.kubectl("get", "node", node).stdout
-    wait_until(lambda: "2/2" in cluster.kubectl("get", "deployment", "web", "-n", "shop").stdout,
-               what="replacement pods ready")
-    on_drained = cluster.kubectl("get", "pods", "-A", "--field-selector", f"spec.nodeName={node}", "-o", "name")
+    wait_until(
+        lambda: "2/2" in cluster.kubectl("get", "deployment", "web", "-n", "shop").stdout,
+        what="replacement pods ready",
+    )
+    on_drained = cluster.kubectl(
+        "get", "pods", "-A", "--field-selector", f"spec.nodeName={node}", "-o", "name"
+    )
     assert on_drained.stdout.strip() == ""

@@ -26,6 +26,7 @@ def test_scale_up_beyond_capacity_then_a_new_worker_schedules_the_rest(clean_san
         pods = _pods(core, "app=batch")
         stuck = [p for p in pods if _scheduled(p) == "False"]
         return stuck if len(pods) == 5 and len(stuck) == 2 else None
+
     stuck = wait_until(pending, what="2 unschedulable pods")
     condition = next(c for c in stuck[0].status.conditions if c.type == "PodScheduled")
     assert condition.reason == "Unschedulable"
@@ -34,13 +35,18 @@ def test_scale_up_beyond_capacity_then_a_new_worker_schedules_the_rest(clean_san
     assert all(p.status.phase == "Pending" and p.spec.node_name is None for p in stuck)
     failed = core.list_namespaced_event("default", field_selector="reason=FailedScheduling").items
     assert failed and failed[0].type == "Warning"
-    wait_until(lambda: apps.read_namespaced_deployment("batch", "default").status.ready_replicas == 3,
-               what="the 3 pods that fit running")
+    wait_until(
+        lambda: apps.read_namespaced_deployment("batch", "default").status.ready_replicas == 3,
+        what="the 3 pods that fit running",
+    )
     assert len([p for p in _pods(core, "app=batch") if _scheduled(p) == "False"]) == 2
 
     new = cluster.add_workers(1, zone="cn-hangzhou-i", node_pool="general")
-    wait_until(lambda: apps.read_namespaced_deployment("batch", "default").status.ready_replicas == 5,
-               timeout=20, what="all 5 replicas ready after the new worker joined")
+    wait_until(
+        lambda: apps.read_namespaced_deployment("batch", "default").status.ready_replicas == 5,
+        timeout=20,
+        what="all 5 replicas ready after the new worker joined",
+    )
     placed = {p.spec.node_name for p in _pods(core, "app=batch")}
     assert new[0] in placed
     node = core.read_node(new[0])
@@ -52,19 +58,32 @@ def test_node_selector_on_zone_and_pool_and_control_plane_taint(clean_sandbox, t
     cluster.add_workers(1, zone="cn-hangzhou-j", node_pool="batch")
     cluster.wait_ready_nodes(3)
     apps, core = cluster.apps(), cluster.core()
-    apps.create_namespaced_deployment("default", deployment_body(
-        "zonal", 2, cpu="100m", node_selector={"topology.kubernetes.io/zone": "cn-hangzhou-j"}))
-    apps.create_namespaced_deployment("default", deployment_body(
-        "pooled", 2, cpu="100m", node_selector={"yunfleet.io/node-pool": "general"}))
-    apps.create_namespaced_deployment("default", deployment_body(
-        "nowhere", 1, cpu="100m", node_selector={"yunfleet.io/node-pool": "gpu"}))
-    wait_until(lambda: all(apps.read_namespaced_deployment(n, "default").status.ready_replicas == 2
-                           for n in ("zonal", "pooled")), what="selected deployments ready")
+    apps.create_namespaced_deployment(
+        "default",
+        deployment_body(
+            "zonal", 2, cpu="100m", node_selector={"topology.kubernetes.io/zone": "cn-hangzhou-j"}
+        ),
+    )
+    apps.create_namespaced_deployment(
+        "default",
+        deployment_body("pooled", 2, cpu="100m", node_selector={"yunfleet.io/node-pool": "general"}),
+    )
+    apps.create_namespaced_deployment(
+        "default", deployment_body("nowhere", 1, cpu="100m", node_selector={"yunfleet.io/node-pool": "gpu"})
+    )
+    wait_until(
+        lambda: all(
+            apps.read_namespaced_deployment(n, "default").status.ready_replicas == 2
+            for n in ("zonal", "pooled")
+        ),
+        what="selected deployments ready",
+    )
     batch_node = cluster.workers[1]
     assert {p.spec.node_name for p in _pods(core, "app=zonal")} == {batch_node}
     assert {p.spec.node_name for p in _pods(core, "app=pooled")} == {cluster.workers[0]}
-    nowhere = wait_until(lambda: [p for p in _pods(core, "app=nowhere") if _scheduled(p) == "False"],
-                         what="unschedulable pod")
+    nowhere = wait_until(
+        lambda: [p for p in _pods(core, "app=nowhere") if _scheduled(p) == "False"], what="unschedulable pod"
+    )
     message = next(c for c in nowhere[0].status.conditions if c.type == "PodScheduled").message
     assert "didn't match Pod's node affinity/selector" in message
     assert "untolerated taint {node-role.kubernetes.io/control-plane: }" in message
