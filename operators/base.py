@@ -9,6 +9,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from include.errors import ConfigurationError
+from operators.hooks.audit import AuditContext
 
 
 def as_bool(value: Any, name: str = "dry_run") -> bool:
@@ -77,6 +78,12 @@ class AlibabaCloudBaseOperator(BaseOperator):
         self.poll_interval = poll_interval
         self.max_attempts = max_attempts
         self.deferrable = deferrable
+        self._audit_context: AuditContext | None = None
+
+    def bind_context(self, context: Any) -> None:
+        """Remember who runs this task (ticket, actor, task identity) for the hook's audit rows."""
+        self._audit_context = AuditContext.from_airflow_context(context)
+        self.__dict__.pop("hook", None)
 
     @property
     def is_dry_run(self) -> bool:
@@ -91,4 +98,5 @@ class AlibabaCloudBaseOperator(BaseOperator):
             region_id=self.region_id,
             dry_run=self.is_dry_run,
             yunfleet_db_conn_id=self.yunfleet_db_conn_id,
+            audit_context=self._audit_context,
         )

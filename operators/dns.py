@@ -51,6 +51,7 @@ class DnsReconcileRecordsOperator(AlibabaCloudBaseOperator):
         self.record_in_registry = record_in_registry
 
     def execute(self, context: Any) -> dict[str, Any]:
+        self.bind_context(context)
         specs = []
         for item in self.records:
             if "rr" not in item:
@@ -108,5 +109,6 @@ class DnsDeleteRecordsOperator(AlibabaCloudBaseOperator):
         self.cluster = cluster
 
     def execute(self, context: Any) -> dict[str, Any]:
+        self.bind_context(context)
         self.hook.cluster = self.cluster
         return {rr: self.hook.delete_records(domain=self.domain, rr=rr, owner=self.owner) for rr in self.rrs}

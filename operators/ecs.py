@@ -101,6 +101,7 @@ class EcsEnsureInstancesOperator(AlibabaCloudBaseOperator):
         )
 
     def execute(self, context: Any) -> dict[str, Any]:
+        self.bind_context(context)
         spec = self.spec()
         _mask(spec.user_data)
         result = self.hook.ensure_instances(spec).to_dict()
@@ -166,6 +167,7 @@ class EcsDeleteInstancesOperator(AlibabaCloudBaseOperator):
         self.node_pool = node_pool
 
     def execute(self, context: Any) -> dict[str, Any]:
+        self.bind_context(context)
         if not self.instance_ids and not self.cluster:
             raise ConfigurationError("give instance_ids or a cluster whose instances to delete")
         if self.instance_ids:
@@ -212,6 +214,7 @@ class EcsEnsureSecurityGroupOperator(AlibabaCloudBaseOperator):
         self.vpc_id = vpc_id
 
     def execute(self, context: Any) -> dict[str, Any]:
+        self.bind_context(context)
         try:
             rules = [SecurityRule(**dict(r)) for r in self.rules]
         except TypeError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from operators.base import as_bool, as_int
+from operators.hooks.audit import AuditContext
 from operators.hooks.kubernetes import FleetKubernetesHook
 
 
@@ -36,6 +37,12 @@ class FleetKubernetesBaseOperator(BaseOperator):
         self.dry_run = dry_run
         self.alibaba_cloud_conn_id = alibaba_cloud_conn_id
         self.yunfleet_db_conn_id = yunfleet_db_conn_id
+        self._audit_context: AuditContext | None = None
+
+    def bind_context(self, context: Any) -> None:
+        """Remember who runs this task (ticket, actor, task identity) for the hook's audit rows."""
+        self._audit_context = AuditContext.from_airflow_context(context)
+        self.__dict__.pop("hook", None)
 
     @cached_property
     def hook(self) -> FleetKubernetesHook:
@@ -44,6 +51,7 @@ class FleetKubernetesBaseOperator(BaseOperator):
             alibaba_cloud_conn_id=self.alibaba_cloud_conn_id,
             yunfleet_db_conn_id=self.yunfleet_db_conn_id,
             dry_run=as_bool(self.dry_run),
+            audit_context=self._audit_context,
         )
 
 
@@ -59,6 +67,7 @@ class KubernetesScaleDeploymentOperator(FleetKubernetesBaseOperator):
         self.replicas = replicas
 
     def execute(self, context: Any) -> dict[str, Any]:
+        self.bind_context(context)
         replicas = as_int(self.replicas, "replicas", minimum=0)
         return self.hook.scale_deployment(self.namespace, self.deployment, replicas)
 
@@ -81,4 +90,5 @@ class KubernetesCordonDrainNodeOperator(FleetKubernetesBaseOperator):
         self.poll_interval = poll_interval
 
     def execute(self, context: Any) -> dict[str, Any]:
+        self.bind_context(context)
         return self.hook.drain(self.node, timeout=self.drain_timeout, poll_interval=self.poll_interval)

@@ -68,6 +68,7 @@ class SlbEnsureLoadBalancerOperator(AlibabaCloudBaseOperator):
         self.remove_other_backends = remove_other_backends
 
     def execute(self, context: Any) -> dict[str, Any]:
+        self.bind_context(context)
         weights = _weights(self.backends)
         listener_port = as_int(self.listener_port, "listener_port", minimum=1)
         backend_port = as_int(self.backend_port, "backend_port", minimum=1)
@@ -122,6 +123,7 @@ class SlbSetBackendWeightsOperator(AlibabaCloudBaseOperator):
         self.cluster = cluster
 
     def execute(self, context: Any) -> dict[str, Any]:
+        self.bind_context(context)
         return dict(
             self.hook.set_backend_weights(self.load_balancer_id, _weights(self.weights), cluster=self.cluster)
         )
@@ -141,6 +143,7 @@ class SlbDeleteLoadBalancerOperator(AlibabaCloudBaseOperator):
         self.cluster = cluster
 
     def execute(self, context: Any) -> dict[str, Any]:
+        self.bind_context(context)
         if self.load_balancer_id:
             ids = [self.load_balancer_id]
         elif self.cluster:

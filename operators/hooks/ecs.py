@@ -304,7 +304,7 @@ class EcsHook(AlibabaCloudBaseHook):
             created.extend(new_ids)
             offset += amount
             shortfall -= amount
-        return EnsureInstancesResult(instance_ids=sorted(ids + created), created_ids=created)
+        return EnsureInstancesResult(instance_ids=sorted(ids + created), created_ids=sorted(created))
 
     def delete_instances(self, instance_ids: Iterable[str], *, cluster: str | None = None) -> list[str]:
         """Release instances (forced), 100 per call; ids already gone are skipped. Returns deleted ids."""
