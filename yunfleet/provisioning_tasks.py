@@ -51,6 +51,8 @@ def request_of(context: Mapping[str, Any]) -> ProvisionRequest:
 @contextmanager
 def reporting(context: Mapping[str, Any]) -> Iterator[None]:
     """Push a failing step's one-line error to XCom (key ``yunfleet_error``) for the final report."""
+    from include.errors import PermanentCloudError
+
     try:
         yield
     except Exception as exc:
@@ -58,6 +60,11 @@ def reporting(context: Mapping[str, Any]) -> Iterator[None]:
             context["ti"].xcom_push(key=ERROR_KEY, value=f"{type(exc).__name__}: {exc}"[:1000])
         except Exception:  # reporting must never hide the original error
             log.exception("could not record the error of this step")
+        if isinstance(exc, PermanentCloudError):
+            # the hook already retried what was transient; Airflow retries would only repeat it
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(str(exc)) from exc
         raise
 
 
