@@ -1,100 +1,17 @@
-"""The verbs of the Kubernetes API on one cluster: path resolution, get/list/create/update/patch/delete,
-the status, scale and eviction subresources, and the metrics API."""
+"""The Kubernetes API of one cluster: discovery paths, reads (get, list, watch, tables) and the
+metrics API; writes live in :mod:`sandbox.kube.writes`."""
 
 from __future__ import annotations
 
 import copy
-import json
-from dataclasses import dataclass, field
-from typing import Any
 
-from sandbox.kube import discovery, disruption, metrics, tables
-from sandbox.kube.cluster import SYSTEM_NAMESPACES, Cluster
-from sandbox.kube.errors import KubeError, bad_request, method_not_allowed, not_found, path_not_found, stale
-from sandbox.kube.patching import apply_patch
-from sandbox.kube.resources import (
-    DEPLOYMENTS,
-    ENDPOINTS,
-    GROUP_VERSIONS,
-    NAMESPACES,
-    PODS,
-    SERVICES,
-    STORED,
-    ResourceType,
-    lookup,
-)
-from sandbox.kube.selectors import (
-    parse_field_selector,
-    parse_label_selector,
-    selector_object_to_string,
-    supported_fields,
-)
-from sandbox.kube.validation import check_kind, prepare
+from sandbox.kube import discovery, metrics, tables, writes
+from sandbox.kube.cluster import Cluster
+from sandbox.kube.errors import method_not_allowed, not_found, path_not_found
+from sandbox.kube.routing import ApiRequest, ApiResponse, Target, WatchSpec, filtered, resolve, scale_of
+from sandbox.kube.selectors import parse_field_selector, parse_label_selector, supported_fields
 
-
-@dataclass
-class ApiRequest:
-    method: str
-    parts: list[str]
-    query: dict[str, str]
-    accept: str = "application/json"
-    content_type: str = "application/json"
-    body: bytes = b""
-
-
-@dataclass
-class WatchSpec:
-    """A watch to stream: resource type, scope, filters, the version to start after, a time limit."""
-
-    rt: ResourceType
-    namespace: str | None
-    label_test: Any
-    field_test: Any
-    since: int | None
-    timeout_s: float
-
-
-@dataclass
-class ApiResponse:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-    watch: WatchSpec | None = None
-
-
-@dataclass
-class Target:
-    rt: ResourceType
-    namespace: str | None
-    name: str | None
-    sub: str | None
-
-
-def resolve(parts: list[str]) -> Target | None:
-    """Map path segments (after ``/k8s/<cluster>/``) to a resource target, or None."""
-    if len(parts) >= 2 and parts[0] == "api":
-        group, version, rest = "", parts[1], parts[2:]
-    elif len(parts) >= 3 and parts[0] == "apis":
-        group, version, rest = parts[1], parts[2], parts[3:]
-    else:
-        return None
-    if (group, version) not in GROUP_VERSIONS or not rest:
-        return None
-    namespace = None
-    if len(rest) >= 3 and rest[0] == "namespaces":
-        inner = lookup(group, version, rest[2])
-        if inner is not None and inner.namespaced:
-            namespace, rest = rest[1], rest[2:]
-    rt = lookup(group, version, rest[0])
-    if rt is None or len(rest) > 3:
-        return None
-    name = rest[1] if len(rest) > 1 else None
-    sub = rest[2] if len(rest) > 2 else None
-    if rt.namespaced and namespace is None and name is not None:
-        return None
-    if sub is not None and sub not in rt.subresources:
-        return None
-    return Target(rt, namespace, name, sub)
+__all__ = ["ApiRequest", "ApiResponse", "WatchSpec", "handle"]
 
 
 def handle(cluster: Cluster, req: ApiRequest, now: float, server_address: str) -> ApiResponse:
@@ -114,9 +31,9 @@ def handle(cluster: Cluster, req: ApiRequest, now: float, server_address: str) -
     if method == "GET":
         if target.sub == "scale":
             return ApiResponse(
-                200, _scale_of(cluster.store.get(target.rt, target.namespace or "", target.name))
+                200, scale_of(cluster.store.get(target.rt, target.namespace or "", target.name or ""))
             )
-        obj = cluster.store.get(target.rt, target.namespace or "", target.name)
+        obj = cluster.store.get(target.rt, target.namespace or "", target.name or "")
         if tables.wants_table(req.accept):
             return ApiResponse(
                 200,
@@ -130,33 +47,21 @@ def handle(cluster: Cluster, req: ApiRequest, now: float, server_address: str) -
             )
         return ApiResponse(200, obj)
     if method == "POST" and target.name is None:
-        return _create(cluster, req, target, now)
+        return writes.create(cluster, req, target, now)
     if method == "POST" and target.sub == "eviction":
-        return _evict(cluster, req, target, now)
+        return writes.evict(cluster, req, target, now)
     if method == "PUT" and target.name is not None:
-        return _update(cluster, req, target, now)
+        return writes.update(cluster, req, target, now)
     if method == "PATCH" and target.name is not None:
-        return _patch(cluster, req, target, now)
+        return writes.patch(cluster, req, target, now)
     if method == "DELETE" and target.name is not None and target.sub is None:
-        return _delete(cluster, req, target, now)
+        return writes.delete(cluster, req, target, now)
     if method == "DELETE" and target.name is None:
-        return _delete_collection(cluster, req, target, now)
+        return writes.delete_collection(cluster, req, target, now)
     raise method_not_allowed()
 
 
 # -- reads ------------------------------------------------------------------------------------
-
-
-def _filtered(cluster: Cluster, req: ApiRequest, target: Target) -> list[dict[str, Any]]:
-    label_test = parse_label_selector(req.query.get("labelSelector"))
-    field_test = parse_field_selector(
-        req.query.get("fieldSelector"), supported_fields(target.rt.kind), target.rt.kind
-    )
-    return [
-        o
-        for o in cluster.store.items(target.rt, target.namespace)
-        if label_test(o["metadata"].get("labels") or {}) and field_test(o)
-    ]
 
 
 def _list(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> ApiResponse:
@@ -176,7 +81,7 @@ def _list(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> ApiR
                 float(req.query.get("timeoutSeconds") or 1800),
             ),
         )
-    items = copy.deepcopy(_filtered(cluster, req, target))
+    items = copy.deepcopy(filtered(cluster, req, target))
     rv = str(cluster.store.rv)
     if tables.wants_table(req.accept):
         return ApiResponse(
@@ -191,22 +96,6 @@ def _list(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> ApiR
             "items": items,
         },
     )
-
-
-def _scale_of(deployment: dict[str, Any]) -> dict[str, Any]:
-    meta = deployment["metadata"]
-    return {
-        "kind": "Scale",
-        "apiVersion": "autoscaling/v1",
-        "metadata": {
-            k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-        },
-        "spec": {"replicas": deployment["spec"].get("replicas", 0)},
-        "status": {
-            "replicas": (deployment.get("status") or {}).get("replicas", 0),
-            "selector": selector_object_to_string(deployment["spec"].get("selector")),
-        },
-    }
 
 
 def _metrics(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> ApiResponse:
@@ -230,305 +119,5 @@ def _metrics(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> A
             "apiVersion": target.rt.api_version,
             "metadata": {},
             "items": items,
-        },
-    )
-
-
-# -- writes -----------------------------------------------------------------------------------
-
-
-def _decode(req: ApiRequest) -> Any:
-    try:
-        return json.loads(req.body or b"null")
-    except ValueError as exc:
-        raise bad_request(f"couldn't get version/kind; json parse error: {exc}") from exc
-
-
-def _dry_run(req: ApiRequest) -> bool:
-    return req.query.get("dryRun") == "All"
-
-
-def _require_namespace(cluster: Cluster, namespace: str | None) -> None:
-    if namespace is not None and cluster.store.peek(NAMESPACES, "", namespace) is None:
-        raise not_found("namespaces", "", namespace)
-
-
-def _create(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> ApiResponse:
-    rt = target.rt
-    if target.sub is not None or (rt.namespaced and target.namespace is None):
-        raise method_not_allowed()
-    obj = _decode(req)
-    check_kind(rt, obj)
-    meta = obj.setdefault("metadata", {})
-    if rt.namespaced:
-        if meta.get("namespace") and meta["namespace"] != target.namespace:
-            raise bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request"
-            )
-        meta["namespace"] = target.namespace
-    for field_name in ("uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation"):
-        meta.pop(field_name, None)
-    if rt.has_status and rt is not NAMESPACES:
-        obj.pop("status", None)
-    prepare(rt, obj)
-    _require_namespace(cluster, target.namespace if rt.namespaced else None)
-    if rt is SERVICES:
-        cluster.allocate_service(obj)
-    if _dry_run(req):
-        obj["apiVersion"], obj["kind"] = rt.api_version, rt.kind
-        return ApiResponse(201, obj)
-    created = cluster.store.create(rt, obj, now)
-    return ApiResponse(201, created)
-
-
-def _changed_spec(old: dict[str, Any], new: dict[str, Any]) -> bool:
-    return old.get("spec") != new.get("spec")
-
-
-def _store_update(
-    cluster: Cluster,
-    rt: ResourceType,
-    old: dict[str, Any],
-    new: dict[str, Any],
-    sub: str | None,
-    expect_rv: str | None,
-    req: ApiRequest,
-) -> dict[str, Any]:
-    """Apply the update rules shared by PUT and PATCH, then write (unless dry run)."""
-    if sub == "status":
-        merged = copy.deepcopy(old)
-        merged["status"] = new.get("status")
-        new = merged
-    else:
-        for field_name in ("uid", "creationTimestamp", "generation", "deletionTimestamp"):
-            if field_name in old["metadata"]:
-                new["metadata"][field_name] = old["metadata"][field_name]
-        if rt.has_status and rt is not NAMESPACES:
-            new["status"] = copy.deepcopy(old.get("status"))
-        if rt is SERVICES:
-            _keep_allocations(old, new)
-        prepare(rt, new, old)
-        if rt is SERVICES:
-            cluster.allocate_service(new)
-        if rt.has_status and _changed_spec(old, new) and "generation" in old["metadata"]:
-            new["metadata"]["generation"] = int(old["metadata"]["generation"]) + 1
-    if _dry_run(req):
-        return new
-    return cluster.store.replace(rt, new, expect_rv)
-
-
-def _keep_allocations(old: dict[str, Any], new: dict[str, Any]) -> None:
-    """An update that leaves clusterIP/nodePort empty keeps the allocated values."""
-    spec, old_spec = new.setdefault("spec", {}), old.get("spec") or {}
-    if not spec.get("clusterIP") and old_spec.get("clusterIP"):
-        spec["clusterIP"], spec["clusterIPs"] = old_spec["clusterIP"], old_spec.get("clusterIPs")
-    old_ports = {p.get("port"): p.get("nodePort") for p in old_spec.get("ports") or []}
-    for port in spec.get("ports") or []:
-        if (
-            not port.get("nodePort")
-            and old_ports.get(port.get("port"))
-            and spec.get("type") in ("NodePort", "LoadBalancer")
-        ):
-            port["nodePort"] = old_ports[port.get("port")]
-
-
-def _update(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> ApiResponse:
-    rt, name = target.rt, target.name or ""
-    body = _decode(req)
-    if target.sub == "scale":
-        return _write_scale(cluster, target, body, req)
-    check_kind(rt, body)
-    meta = body.setdefault("metadata", {})
-    if meta.get("name") and meta["name"] != name:
-        raise bad_request(
-            f"the name of the object ({meta['name']}) does not match the name on the URL ({name})"
-        )
-    meta["name"] = name
-    if rt.namespaced:
-        meta["namespace"] = target.namespace
-    old = cluster.store.get(rt, target.namespace or "", name)
-    expect = meta.get("resourceVersion") or None
-    if expect and expect != old["metadata"]["resourceVersion"]:
-        raise stale(rt.plural, rt.group, name)
-    return ApiResponse(200, _store_update(cluster, rt, old, body, target.sub, expect, req))
-
-
-def _patch(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> ApiResponse:
-    rt, name = target.rt, target.name or ""
-    old = cluster.store.get(rt, target.namespace or "", name)
-    if target.sub == "scale":
-        patched = apply_patch(_scale_of(old), req.content_type, req.body)
-        return _write_scale(cluster, target, patched, req)
-    new = apply_patch(copy.deepcopy(old), req.content_type, req.body)
-    if not isinstance(new, dict) or not isinstance(new.get("metadata"), dict):
-        raise bad_request("the patch removed the object's metadata")
-    expect = new["metadata"].get("resourceVersion") or old["metadata"]["resourceVersion"]
-    new["metadata"]["resourceVersion"] = expect
-    if expect != old["metadata"]["resourceVersion"]:
-        raise stale(rt.plural, rt.group, name)
-    if new["metadata"].get("name") != name:
-        raise bad_request(
-            f"the name of the object ({new['metadata'].get('name')}) does not match the name "
-            f"on the URL ({name})"
-        )
-    new["metadata"]["namespace"] = old["metadata"].get("namespace")
-    if not rt.namespaced:
-        new["metadata"].pop("namespace", None)
-    return ApiResponse(200, _store_update(cluster, rt, old, new, target.sub, expect, req))
-
-
-def _write_scale(cluster: Cluster, target: Target, scale: Any, req: ApiRequest) -> ApiResponse:
-    if not isinstance(scale, dict):
-        raise bad_request("the body of the request was not a Scale object")
-    deployment = cluster.store.get(DEPLOYMENTS, target.namespace or "", target.name or "")
-    replicas = (scale.get("spec") or {}).get("replicas", 0)
-    if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
-        from sandbox.kube.errors import invalid
-
-        raise invalid(
-            "Scale",
-            "autoscaling",
-            target.name or "",
-            [("spec.replicas", f"Invalid value: {replicas}: must be greater than or equal to 0")],
-        )
-    expect = (scale.get("metadata") or {}).get("resourceVersion") or None
-    if expect and expect != deployment["metadata"]["resourceVersion"]:
-        raise stale(DEPLOYMENTS.plural, DEPLOYMENTS.group, target.name or "")
-    new = copy.deepcopy(deployment)
-    new["spec"]["replicas"] = replicas
-    stored = _store_update(cluster, DEPLOYMENTS, deployment, new, None, None, req)
-    return ApiResponse(200, _scale_of(stored))
-
-
-def _evict(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> ApiResponse:
-    body = _decode(req)
-    if not isinstance(body, dict) or body.get("kind") not in (None, "Eviction"):
-        raise bad_request("the body of the request was not an Eviction object")
-    pod = cluster.store.get(PODS, target.namespace or "", target.name or "")
-    name = (body.get("metadata") or {}).get("name")
-    if name and name != target.name:
-        raise bad_request("name in URL does not match name in Eviction object")
-    disruption.check_eviction(cluster, pod)
-    if not _dry_run(req):
-        cluster.store.delete(PODS, target.namespace or "", target.name or "")
-        cluster.record_event(
-            pod, "Normal", "Killing", f"Stopping container {_first_container(pod)}", "kubelet", now
-        )
-    return ApiResponse(
-        201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
-    )
-
-
-def _first_container(pod: dict[str, Any]) -> str:
-    containers = (pod.get("spec") or {}).get("containers") or [{}]
-    return str(containers[0].get("name", ""))
-
-
-def _delete_options(req: ApiRequest) -> dict[str, Any]:
-    options = _decode(req) if req.body else {}
-    options = options if isinstance(options, dict) else {}
-    if "propagationPolicy" in req.query:
-        options["propagationPolicy"] = req.query["propagationPolicy"]
-    return options
-
-
-def delete_object(
-    cluster: Cluster, rt: ResourceType, namespace: str, name: str, policy: str | None, now: float
-) -> dict[str, Any]:
-    """Delete one object and what garbage collection takes with it."""
-    obj = cluster.store.delete(rt, namespace, name)
-    uid = obj["metadata"]["uid"]
-    if rt is NAMESPACES:
-        for other in STORED:
-            if other.namespaced:
-                for item in list(cluster.store.items(other, name)):
-                    cluster.store.delete(other, name, item["metadata"]["name"])
-        obj["status"] = {"phase": "Terminating"}
-        obj["metadata"]["deletionTimestamp"] = obj["metadata"]["creationTimestamp"]
-        return obj
-    if rt is SERVICES and cluster.store.peek(ENDPOINTS, namespace, name) is not None:
-        cluster.store.delete(ENDPOINTS, namespace, name)
-    if policy != "Orphan":
-        for other in STORED:
-            if not other.namespaced:
-                continue
-            for item in list(cluster.store.items(other, namespace)):
-                refs = item["metadata"].get("ownerReferences") or []
-                if any(r.get("uid") == uid for r in refs):
-                    delete_object(cluster, other, namespace, item["metadata"]["name"], policy, now)
-    return obj
-
-
-def _delete(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> ApiResponse:
-    rt, name, namespace = target.rt, target.name or "", target.namespace or ""
-    current = cluster.store.get(rt, namespace, name)
-    options = _delete_options(req)
-    pre = options.get("preconditions") or {}
-    if pre.get("uid") and pre["uid"] != current["metadata"]["uid"]:
-        from sandbox.kube.errors import conflict
-
-        raise conflict(
-            rt.plural,
-            rt.group,
-            name,
-            f"Precondition failed: UID in precondition: {pre['uid']}, "
-            f"UID in object meta: {current['metadata']['uid']}",
-        )
-    if pre.get("resourceVersion") and pre["resourceVersion"] != current["metadata"]["resourceVersion"]:
-        raise stale(rt.plural, rt.group, name)
-    if rt is NAMESPACES and name in SYSTEM_NAMESPACES:
-        raise KubeError(
-            403,
-            "Forbidden",
-            f'namespaces "{name}" is forbidden: this namespace may not be deleted',
-            {"name": name, "kind": "namespaces"},
-        )
-    if _dry_run(req):
-        return ApiResponse(200, current)
-    deleted = delete_object(cluster, rt, namespace, name, options.get("propagationPolicy"), now)
-    if rt in (PODS, NAMESPACES):
-        return ApiResponse(200, deleted)
-    return ApiResponse(
-        200,
-        {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Success",
-            "details": {
-                "name": name,
-                "group": rt.group,
-                "kind": rt.plural,
-                "uid": deleted["metadata"]["uid"],
-            },
-        },
-    )
-
-
-def _delete_collection(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> ApiResponse:
-    rt = target.rt
-    if "deletecollection" not in rt.verbs:
-        raise method_not_allowed()
-    options = _delete_options(req)
-    victims = copy.deepcopy(_filtered(cluster, req, target))
-    if not _dry_run(req):
-        for obj in victims:
-            meta = obj["metadata"]
-            if cluster.store.peek(rt, meta.get("namespace", ""), meta["name"]) is not None:
-                delete_object(
-                    cluster,
-                    rt,
-                    meta.get("namespace", ""),
-                    meta["name"],
-                    options.get("propagationPolicy"),
-                    now,
-                )
-    return ApiResponse(
-        200,
-        {
-            "kind": f"{rt.kind}List",
-            "apiVersion": rt.api_version,
-            "metadata": {"resourceVersion": str(cluster.store.rv)},
-            "items": victims,
         },
     )

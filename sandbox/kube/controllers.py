@@ -59,7 +59,7 @@ def _pod_ip(pod: dict[str, Any], node: dict[str, Any], taken: set[str]) -> str:
 def _start(pod: dict[str, Any], node: dict[str, Any], now: float) -> None:
     status = pod["status"]
     addresses = {a["type"]: a["address"] for a in node["status"].get("addresses") or []}
-    taken = set()  # pod IPs are unique enough per node for the simulation
+    taken: set[str] = set()  # pod IPs are unique enough per node for the simulation
     status.update(
         {
             "phase": "Running",
@@ -230,7 +230,7 @@ def _condition(
     status = "True" if ok else "False"
     previous = next((c for c in old_status.get("conditions") or [] if c["type"] == kind), None)
     if previous and previous["status"] == status and previous["reason"] == reason:
-        return previous
+        return dict(previous)
     stamp = rfc3339(now)
     return {
         "type": kind,
@@ -287,7 +287,8 @@ def run_endpoints(cluster: Cluster, now: float) -> None:
             and p["status"].get("podIP")
             and not pod_terminated(p)
         ]
-        ready, unready = [], []
+        ready: list[dict[str, Any]] = []
+        unready: list[dict[str, Any]] = []
         for pod in sorted(pods, key=lambda p: p["status"]["podIP"]):
             address = {
                 "ip": pod["status"]["podIP"],
