@@ -1,0 +1,178 @@
+"""The `yunfleet` console command: clusters, kubeconfig, ticket; output and exit codes.
+
+Runs the installed command in a fresh process against a throwaway registry (connections from
+AIRFLOW_CONN_* variables, the Fernet key from AIRFLOW__CORE__FERNET_KEY). The run against the live
+platform is in test_provision_cluster.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cryptography.fernet import Fernet
+
+from include.provisioning.pki import generate_credentials
+from include.registry import CredentialCipher, FleetRegistry, create_registry_engine, migrate
+
+YUNFLEET = str(Path(sys.executable).parent / "yunfleet")
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    db = tmp_path / "registry.db"
+    ca = tmp_path / "sandbox-ca.crt"
+    ca.write_text(generate_credentials("sandbox").ca_cert_pem)
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "YUNFLEET"))}
+    return {
+        **keep,
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "YUNFLEET_HOME": str(tmp_path),
+        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW_CONN_YUNFLEET_DB": json.dumps({"conn_type": "generic", "extra": {"url": f"sqlite:///{db}"}}),
+        "AIRFLOW_CONN_ALIBABA_CLOUD_DEFAULT": json.dumps(
+            {
+                "conn_type": "alibaba_cloud",
+                "login": "ak",
+                "password": "sk",
+                "extra": {
+                    "region_id": "cn-hangzhou",
+                    "dns_domain": "fleet.example.com",
+                    "kube_server_template": "https://127.0.0.1:9/k8s/{cluster}",
+                    "kube_ca_file": str(ca),
+                },
+            }
+        ),
+        "YUNFLEET_API_URL": "http://127.0.0.1:9",
+        "YUNFLEET_API_PASSWORD": "x",
+    }
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [YUNFLEET, *args], env=env, capture_output=True, text=True, timeout=180, check=False
+    )
+
+
+def registry(env: dict[str, str], key: str | None = None) -> FleetRegistry:
+    url = json.loads(env["AIRFLOW_CONN_YUNFLEET_DB"])["extra"]["url"]
+    engine = create_registry_engine(url)
+    migrate(engine)
+    return FleetRegistry(engine, CredentialCipher(key or env["AIRFLOW__CORE__FERNET_KEY"]))
+
+
+def register_demo(env: dict[str, str]) -> dict[str, Any]:
+    reg = registry(env)
+    reg.upsert_cluster(
+        "demo",
+        region_id="cn-hangzhou",
+        domain="fleet.example.com",
+        spec={"kubernetes_version": "1.31", "zones": ["cn-hangzhou-h"], "node_pools": [{"name": "general"}]},
+        state="ready",
+        ticket_id="OPS-7",
+    )
+    creds = generate_credentials("demo").to_json()
+    reg.put_credentials("demo", creds)
+    return creds
+
+
+def test_clusters_and_kubeconfig(env: dict[str, str]) -> None:
+    empty = run(env, "clusters")
+    assert empty.returncode == 0, empty.stderr
+    assert empty.stdout.strip() == "no clusters registered"
+
+    creds = register_demo(env)
+    listed = run(env, "clusters")
+    assert listed.returncode == 0, listed.stderr
+    header, row = listed.stdout.strip().splitlines()
+    assert header.split()[:3] == ["NAME", "STATE", "REGION"]
+    assert row.split()[:4] == ["demo", "ready", "cn-hangzhou", "1.31"]
+
+    out = run(env, "kubeconfig", "demo")
+    assert out.returncode == 0, out.stderr
+    doc = yaml.safe_load(out.stdout)  # stdout holds the document and nothing else
+    cluster = doc["clusters"][0]["cluster"]
+    assert cluster["server"] == "https://127.0.0.1:9/k8s/demo"
+    ca_file = json.loads(env["AIRFLOW_CONN_ALIBABA_CLOUD_DEFAULT"])["extra"]["kube_ca_file"]
+    assert base64.b64decode(cluster["certificate-authority-data"]).decode() == Path(ca_file).read_text()
+    assert doc["users"][0]["user"]["token"] == creds["admin_token"]
+    assert creds["admin_token"] not in out.stderr
+
+
+def test_unknown_cluster_exits_1(env: dict[str, str]) -> None:
+    out = run(env, "kubeconfig", "nope")
+    assert out.returncode == 1
+    assert "cluster 'nope' is not registered" in out.stderr
+    assert out.stdout == ""
+
+
+def test_wrong_fernet_key_exits_3_without_leaking(env: dict[str, str]) -> None:
+    creds = register_demo(env)
+    out = run({**env, "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode()}, "kubeconfig", "demo")
+    assert out.returncode == 3
+    assert "cannot decrypt the credentials of 'demo'" in out.stderr
+    assert creds["admin_token"] not in out.stderr + out.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["provision_cluster", "OPS 1"], "ticket id 'OPS 1' must be"),
+        (["provision_cluster", "OPS-1", "--set", "cluster_name=Bad"], "cluster_name: 'Bad' does not match"),
+        (
+            [
+                "provision_cluster",
+                "OPS-1",
+                "--conf",
+                json.dumps(
+                    {
+                        "cluster_name": "good",
+                        "zones": ["cn-hangzhou-h"],
+                        "node_pools": [
+                            {
+                                "name": "p",
+                                "instance_type": "ecs.g7.large",
+                                "zones": ["cn-hangzhou-i"],
+                                "min_size": 0,
+                                "max_size": 1,
+                                "desired_size": 1,
+                            }
+                        ],
+                    }
+                ),
+            ],
+            "node_pools[p].zones: cn-hangzhou-i not among the cluster's zones",
+        ),
+        (
+            [
+                "decommission_cluster",
+                "OPS-1",
+                "--set",
+                "cluster_name=demo",
+                "--set",
+                "confirm_cluster_name=demx",
+            ],
+            "confirm_cluster_name: must repeat cluster_name",
+        ),
+        (["provision_cluster", "OPS-1", "--conf", "{not json"], "--conf is not valid JSON"),
+    ],
+)
+def test_ticket_refuses_bad_input_before_sending(env: dict[str, str], args: list[str], expected: str) -> None:
+    out = run(env, "ticket", *args)
+    assert out.returncode == 2, out.stderr
+    assert expected in out.stderr
+    assert "cannot reach" not in out.stderr
+
+
+def test_ticket_reports_an_unreachable_platform(env: dict[str, str]) -> None:
+    out = run(env, "ticket", "provision_cluster", "OPS-1", "--set", "cluster_name=good")
+    assert out.returncode == 3
+    assert "cannot reach the Airflow API at http://127.0.0.1:9" in out.stderr
