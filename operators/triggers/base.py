@@ -57,19 +57,25 @@ class YunfleetWaiterTrigger(BaseTrigger):
         )
 
     def hook(self) -> Any:
-        from operators.hooks.ecs import EcsHook
-        from operators.hooks.kubernetes import FleetKubernetesHook
-        from operators.hooks.slb import SlbHook
+        """Build the hook (imports included); call it off the event loop."""
+        if self.product == "ecs":
+            from operators.hooks.ecs import EcsHook
 
-        hooks = {"ecs": EcsHook, "slb": SlbHook, "kubernetes": FleetKubernetesHook}
-        if self.product not in hooks:
-            raise ValueError(f"no waiter hook for product {self.product!r}")
-        return hooks[self.product](**self.hook_params)
+            return EcsHook(**self.hook_params)
+        if self.product == "slb":
+            from operators.hooks.slb import SlbHook
+
+            return SlbHook(**self.hook_params)
+        if self.product == "kubernetes":
+            from operators.hooks.kubernetes import FleetKubernetesHook
+
+            return FleetKubernetesHook(**self.hook_params)
+        raise ValueError(f"no waiter hook for product {self.product!r}")
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:
             waiter = load_waiter(self.product, self.waiter_name)
-            hook = self.hook()
+            hook = await asyncio.to_thread(self.hook)
             operation = getattr(hook, waiter.operation)
 
             async def call() -> Any:
