@@ -33,8 +33,11 @@ import pendulum
 from airflow.sdk import DAG
 from operators.sensors.ecs import EcsInstancesRunningSensor
 
-with DAG("triggerer_probe", start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), schedule=None, catchup=False, tags=["test"]):
-    EcsInstancesRunningSensor(task_id="wait_running", instance_ids={ids!r}, deferrable=True, poll_interval=0.3, max_attempts=200)
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+with DAG("triggerer_probe", start_date=START, schedule=None, catchup=False, tags=["test"]):
+    EcsInstancesRunningSensor(
+        task_id="wait_running", instance_ids={ids!r}, deferrable=True, poll_interval=0.3, max_attempts=200
+    )
 """
 
 RUNNER = """
@@ -112,7 +115,8 @@ def test_trigger_fires_in_a_real_triggerer(
             if db.exists():
                 with sqlite3.connect(db, timeout=10) as conn:
                     deferred = conn.execute(
-                        "select t.classpath, t.kwargs from task_instance ti join trigger t on t.id = ti.trigger_id "
+                        "select t.classpath, t.kwargs from task_instance ti "
+                        "join trigger t on t.id = ti.trigger_id "
                         "where ti.task_id = 'wait_running' and ti.state = 'deferred'"
                     ).fetchone()
         assert deferred is not None, "the sensor never deferred"
