@@ -1,0 +1,129 @@
+"""provision_cluster under sandbox faults, after a failure halfway, and its signed callback."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+
+from include.provisioning.callback import SIGNATURE_HEADER, verify
+from tests.fixtures.provisioning import cluster_conf, decommission, provision, registry_rows, tagged_inventory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
+
+FAULTS = [
+    {"product": "ecs", "action": "*", "error": "Throttling.User", "http_status": 400, "rate": 0.3},
+    {"product": "*", "action": "*", "error": "ServiceUnavailable", "http_status": 503, "rate": 0.05},
+    {"product": "*", "action": "*", "error": "timeout", "rate": 0.02, "count": 3},
+]
+
+
+def test_faults_still_converge_without_duplicates(platform: Any) -> None:
+    sandbox = platform.sandbox
+    sandbox.set_faults(FAULTS, seed=7)
+    try:
+        run_id, state = provision(platform, cluster_conf("epsilon", "OPS-5000", small=True))
+        assert state == "success", platform.explain("provision_cluster", run_id)
+    finally:
+        sandbox.clear_faults()
+    injected = [
+        c
+        for c in sandbox.calls(0)["calls"]
+        if c.get("error_code") in ("Throttling.User", "ServiceUnavailable")
+    ]
+    assert injected, "no fault was injected; the test proves nothing"
+    inv = tagged_inventory(sandbox, "epsilon")
+    roles = sorted(i["tags"]["yunfleet:role"] for i in inv["instances"])
+    assert roles == ["control-plane", "worker", "worker"]
+    assert len(inv["load_balancers"]) == 1 and len(inv["security_groups"]) == 1
+    sandbox.set_faults(FAULTS, seed=11)
+    try:
+        assert decommission(platform, "epsilon", "OPS-5001") == "success"
+    finally:
+        sandbox.clear_faults()
+    assert tagged_inventory(sandbox, "epsilon") == {
+        "instances": [],
+        "load_balancers": [],
+        "security_groups": [],
+    }
+
+
+def test_stock_running_out_halfway_fails_clearly_then_converges(platform: Any) -> None:
+    sandbox = platform.sandbox
+    conf = {
+        "cluster_name": "zeta",
+        "ticket_id": "OPS-6000",
+        "zones": ["cn-hangzhou-h", "cn-hangzhou-i"],
+        "control_plane": {"instance_type": "ecs.g7.large", "count": 1},
+        "node_pools": [
+            {
+                "name": "batch",
+                "instance_type": "ecs.c7.xlarge",
+                "min_size": 0,
+                "max_size": 8,
+                "desired_size": 4,
+            }
+        ],
+    }
+    # Enough for validation to see stock, too little for the 2 instances the pool needs in zone i.
+    sandbox.set_zone("cn-hangzhou-i", stock={"ecs.c7.xlarge": 1})
+    try:
+        run_id, state = provision(platform, conf)
+        assert state == "failed"
+        report = platform.explain("provision_cluster", run_id)
+        assert "NoStock" in report
+        assert "exists now:" in report and "security group" in report
+        assert registry_rows(platform, "SELECT state FROM clusters WHERE name = 'zeta'", ()) == [("failed",)]
+    finally:
+        sandbox.set_zone("cn-hangzhou-i", stock={"ecs.c7.xlarge": 300})
+    run_id, state = provision(platform, {**conf, "ticket_id": "OPS-6001"})
+    assert state == "success", platform.explain("provision_cluster", run_id)
+    inv = tagged_inventory(sandbox, "zeta")
+    workers = sorted(i["zone"] for i in inv["instances"] if i["tags"]["yunfleet:role"] == "worker")
+    assert workers == ["cn-hangzhou-h", "cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-i"]
+    assert decommission(platform, "zeta", "OPS-6002") == "success"
+    assert tagged_inventory(sandbox, "zeta") == {"instances": [], "load_balancers": [], "security_groups": []}
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list[tuple[bytes, str]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.received.append((body, self.headers.get(SIGNATURE_HEADER, "")))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *_args: Any) -> None:
+        return
+
+
+def test_callback_is_posted_and_signed(platform: Any) -> None:
+    secret = "callback-test-secret"
+    response = platform.api(
+        "POST",
+        "/api/v2/connections",
+        json={"connection_id": "yunfleet_callback", "conn_type": "generic", "password": secret},
+    )
+    assert response.status_code in (201, 409), response.text
+    server = HTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        conf = {**cluster_conf("eta", "OPS-7000", small=True), "dry_run": True, "callback_url": url}
+        run_id, state = provision(platform, conf)
+        assert state == "success", platform.explain("provision_cluster", run_id)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(_Receiver.received) == 1
+    body, header = _Receiver.received[0]
+    assert verify(secret, body, header)
+    payload = json.loads(body)
+    assert payload["outcome"] == "success" and payload["ticket_id"] == "OPS-7000"
+    assert payload["run_id"] == run_id and payload["details"]["dry_run"] is True
+    assert secret not in body.decode()
