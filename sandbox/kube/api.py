@@ -65,7 +65,7 @@ def handle(cluster: Cluster, req: ApiRequest, now: float, server_address: str) -
 
 
 def _list(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> ApiResponse:
-    if req.query.get("watch") in ("true", "1"):
+    if (req.query.get("watch") or "").lower() in ("true", "1"):
         since = req.query.get("resourceVersion")
         return ApiResponse(
             200,

@@ -23,6 +23,7 @@ _HASH_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 def run_kubelets(cluster: Cluster, now: float) -> None:
     """Bound pods start after the start delay on Ready nodes; pods on Ready nodes report Ready."""
     nodes = {n["metadata"]["name"]: n for n in cluster.store.items(NODES)}
+    taken = {p["status"].get("podIP") for p in cluster.store.items(PODS) if p["status"].get("podIP")}
     for pod in cluster.store.items(PODS):
         node_name = pod["spec"].get("nodeName")
         node = nodes.get(node_name) if node_name else None
@@ -34,7 +35,8 @@ def run_kubelets(cluster: Cluster, now: float) -> None:
             if now < cluster.timers.get(start_key, 0):
                 continue
             cluster.timers.pop(start_key, None)
-            _start(pod, node, now)
+            _start(pod, node, taken, now)
+            taken.add(status["podIP"])
             cluster.store.touch(PODS, pod)
             for container in pod["spec"]["containers"]:
                 cluster.record_event(
@@ -56,10 +58,9 @@ def _pod_ip(pod: dict[str, Any], node: dict[str, Any], taken: set[str]) -> str:
     return str(network.network_address + 2)
 
 
-def _start(pod: dict[str, Any], node: dict[str, Any], now: float) -> None:
+def _start(pod: dict[str, Any], node: dict[str, Any], taken: set[str], now: float) -> None:
     status = pod["status"]
     addresses = {a["type"]: a["address"] for a in node["status"].get("addresses") or []}
-    taken: set[str] = set()  # pod IPs are unique enough per node for the simulation
     status.update(
         {
             "phase": "Running",

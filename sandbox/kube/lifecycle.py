@@ -28,6 +28,10 @@ class BootstrapCache:
     def __init__(self) -> None:
         self._cache: dict[str, tuple[str | None, Bootstrap | None]] = {}
 
+    def lookup(self, instance_id: str) -> Bootstrap | None:
+        cached = self._cache.get(instance_id)
+        return cached[1] if cached else None
+
     def members(self, instances: dict[str, Any]) -> dict[str, list[Member]]:
         groups: dict[str, list[Member]] = {}
         for instance_id in list(self._cache):

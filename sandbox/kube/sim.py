@@ -94,15 +94,21 @@ class KubeSim:
     # -- SLB health checks ----------------------------------------------------------------------
 
     def probe(self, lb: Any, port: int, instance: Any) -> bool | None:
-        """Whether ``instance`` serves ``port`` of ``lb``: nodePorts on Ready nodes, 6443 on live masters."""
-        cluster = self.clusters.get(lb.tags.get("yunfleet:cluster", "")) or next(
-            (c for c in self.clusters.values() if instance.instance_id in c.nodes), None
-        )
-        if cluster is None:
-            return None
-        if lb.tags.get("yunfleet:role") == "service-lb":
+        """Whether ``instance`` serves ``port`` of ``lb``: a control plane serves the API-server SLB once its
+        cluster's API is up; a node serves a Service SLB while it is Ready. No opinion otherwise."""
+        boot = self.bootstraps.lookup(instance.instance_id)
+        role = lb.tags.get("yunfleet:role")
+        if role == "apiserver-lb":
+            if boot is None or boot.role != "control-plane":
+                return False
+            cluster = self.clusters.get(boot.cluster)
+            return cluster is not None and cluster.api_up
+        if role == "service-lb":
+            cluster = self.clusters.get(lb.tags.get("yunfleet:cluster", ""))
+            if cluster is None and boot is not None:
+                cluster = self.clusters.get(boot.cluster)
+            if cluster is None:
+                return None
             node = cluster.store.peek(NODES, "", instance.instance_id)
             return node is not None and node_ready(node)
-        if lb.tags.get("yunfleet:role") == "apiserver-lb" or port == 6443:
-            return cluster.api_up
         return None

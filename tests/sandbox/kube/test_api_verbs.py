@@ -292,3 +292,25 @@ def test_auth_and_unreachable_api(cluster, clean_sandbox):
     cluster.stop_instances(cluster.control_planes)
     status, body = wait_until(lambda: _error(lambda: cluster.core().list_node()), what="API down")
     assert status == 503 and body["reason"] == "ServiceUnavailable"
+
+
+def test_watch_streams_changes(cluster):
+    from kubernetes import watch
+
+    core = cluster.core()
+    start = core.list_namespaced_pod("default").metadata.resource_version
+    core.create_namespaced_pod("default", _pod("watched", {"app": "watched"}))
+    seen = []
+    stream = watch.Watch()
+    for event in stream.stream(
+        core.list_namespaced_pod,
+        "default",
+        label_selector="app=watched",
+        resource_version=start,
+        timeout_seconds=5,
+    ):
+        seen.append((event["type"], event["object"].status.phase))
+        if event["object"].status.phase == "Running":
+            stream.stop()
+    assert seen[0] == ("ADDED", "Pending")
+    assert seen[-1] == ("MODIFIED", "Running")

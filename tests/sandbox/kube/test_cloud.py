@@ -187,3 +187,61 @@ def test_api_follows_the_control_plane_and_lost_instances_lose_their_nodes(clean
     assert stopped in {n.metadata.name for n in core.list_node().items}
     events = core.list_namespaced_event("default", field_selector="reason=DeletingNode").items
     assert events and deleted in events[0].message
+
+
+def test_api_server_slb_health_follows_the_control_plane(clean_sandbox, tmp_path):
+    cluster = make_cluster(clean_sandbox, tmp_path, "apilb", workers=1)
+    cluster.add_control_plane(zone="cn-hangzhou-i")
+    slb = clean_sandbox.slb_client()
+    lb_id = slb.create_load_balancer(
+        slb_models.CreateLoadBalancerRequest(
+            region_id=REGION,
+            load_balancer_name="api-apilb",
+            address_type="internet",
+            load_balancer_spec="slb.s1.small",
+            tag=[
+                slb_models.CreateLoadBalancerRequestTag(key="yunfleet:cluster", value="apilb"),
+                slb_models.CreateLoadBalancerRequestTag(key="yunfleet:role", value="apiserver-lb"),
+            ],
+        )
+    ).body.load_balancer_id
+    slb.create_load_balancer_tcplistener(
+        slb_models.CreateLoadBalancerTCPListenerRequest(
+            region_id=REGION,
+            load_balancer_id=lb_id,
+            listener_port=6443,
+            backend_server_port=6443,
+            bandwidth=-1,
+        )
+    )
+    slb.start_load_balancer_listener(
+        slb_models.StartLoadBalancerListenerRequest(
+            region_id=REGION, load_balancer_id=lb_id, listener_port=6443
+        )
+    )
+    servers = [*cluster.control_planes, cluster.workers[0]]
+    backends = ",".join(f'{{"ServerId": "{s}", "Weight": "100", "Type": "ecs"}}' for s in servers)
+    wait_until(lambda: len(cluster.control_planes) == 2 and cluster.core().list_node())
+    from tests.sandbox.helpers import wait_for_status
+
+    wait_for_status(clean_sandbox, servers, "Running")
+    slb.add_backend_servers(
+        slb_models.AddBackendServersRequest(
+            region_id=REGION, load_balancer_id=lb_id, backend_servers=f"[{backends}]"
+        )
+    )
+    first, second = cluster.control_planes
+    health = wait_until(lambda: (h := _health(slb, lb_id))[first] == "normal" and h[second] == "normal" and h)
+    assert health[cluster.workers[0]] == "abnormal"  # a worker runs no API server
+
+    clean_sandbox.set_zone("cn-hangzhou-h", outage=True)
+    health = wait_until(lambda: (h := _health(slb, lb_id))[first] == "abnormal" and h)
+    assert health[second] == "normal"
+    assert cluster.core().list_namespace().items  # the second control plane keeps the API up
+
+    cluster.stop_instances([second])
+    wait_until(lambda: _health(slb, lb_id)[second] == "abnormal", what="both control planes down")
+    wait_until(lambda: cluster.kubectl("get", "nodes", check=False).returncode == 1, what="API unreachable")
+    assert "ServiceUnavailable" in cluster.kubectl("get", "nodes", check=False).stderr
+    clean_sandbox.set_zone("cn-hangzhou-h", outage=False)
+    wait_until(lambda: cluster.kubectl("get", "nodes", check=False).returncode == 0, what="API back")
