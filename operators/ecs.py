@@ -224,3 +224,45 @@ class EcsEnsureSecurityGroupOperator(AlibabaCloudBaseOperator):
                 cluster=self.cluster, name=self.name or f"{self.cluster}-sg", vpc_id=self.vpc_id, rules=rules
             )
         )
+
+
+class EcsDeleteSecurityGroupOperator(AlibabaCloudBaseOperator):
+    """Delete a security group by id, or the cluster's group found by name and tag.
+
+    A group that is already gone is not an error. Returns ``{"deleted": [ids]}``.
+    """
+
+    hook_class = EcsHook
+    template_fields: Sequence[str] = yunfleet_template_fields(
+        "security_group_id", "cluster", "name", "vpc_id"
+    )
+
+    def __init__(
+        self,
+        *,
+        security_group_id: str | None = None,
+        cluster: str | None = None,
+        name: str | None = None,
+        vpc_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.security_group_id = security_group_id
+        self.cluster = cluster
+        self.name = name
+        self.vpc_id = vpc_id
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        self.bind_context(context)
+        group_id = self.security_group_id
+        if not group_id:
+            if not self.cluster:
+                raise ConfigurationError("give security_group_id or cluster")
+            group_id = self.hook.find_security_group(
+                self.cluster, self.name or f"{self.cluster}-sg", self.vpc_id
+            )
+        if not group_id:
+            return {"deleted": []}
+        return {
+            "deleted": [group_id] if self.hook.delete_security_group(group_id, cluster=self.cluster) else []
+        }

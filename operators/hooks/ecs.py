@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from include.errors import ConfigurationError
+from include.errors import ConfigurationError, ResourceNotFoundError
 from operators.hooks.base_alibaba import AlibabaCloudBaseHook
 
 TAG_CLUSTER = "yunfleet:cluster"
@@ -419,11 +419,16 @@ class EcsHook(AlibabaCloudBaseHook):
             )
         return {"security_group_id": group_id, "created": created, "rules_added": len(missing)}
 
-    def delete_security_group(self, security_group_id: str, *, cluster: str | None = None) -> None:
-        self.invoke(
-            "DeleteSecurityGroup",
-            self._request("DeleteSecurityGroup", {"SecurityGroupId": security_group_id}),
-            mutating=True,
-            target=security_group_id,
-            cluster=cluster or self.cluster,
-        )
+    def delete_security_group(self, security_group_id: str, *, cluster: str | None = None) -> bool:
+        """Delete a security group; False when it was already gone."""
+        try:
+            self.invoke(
+                "DeleteSecurityGroup",
+                self._request("DeleteSecurityGroup", {"SecurityGroupId": security_group_id}),
+                mutating=True,
+                target=security_group_id,
+                cluster=cluster or self.cluster,
+            )
+        except ResourceNotFoundError:
+            return False
+        return True

@@ -175,3 +175,35 @@ def test_dry_run_makes_no_mutating_call(cloud_env: Any, audit_store: Any, task_c
     rows = audit_store.list(since_id=before)
     assert [(r.action, r.outcome) for r in rows] == [("RunInstances", "dry_run")]
     assert rows[0].request["Amount"] == 4
+
+
+def test_large_pool_is_created_in_batches_and_listed_in_pages(
+    cloud_env: Any, audit_store: Any, task_context: Any
+) -> None:
+    cloud_env.set_zone("cn-hangzhou-h", stock={"ecs.c7.large": 300})
+    hook = make_hook(audit_store, task_context)
+    sg = security_group(hook)
+    mark = cloud_env.calls()["next"]
+    result = hook.ensure_instances(spec(sg, 105, instance_type="ecs.c7.large"))
+    runs = [c for c in cloud_env.calls(mark)["calls"] if c["action"] == "RunInstances"]
+    assert sorted(int(c["params"]["Amount"]) for c in runs) == [5, 100]
+    assert len(result.created_ids) == 105 and len(set(result.created_ids)) == 105
+    mark = cloud_env.calls()["next"]
+    listed = hook.list_cluster_instances("demo", node_pool="general")
+    pages = [c for c in cloud_env.calls(mark)["calls"] if c["action"] == "DescribeInstances"]
+    assert len(listed) == 105 and len(pages) == 2
+    assert [str(p["params"]["PageNumber"]) for p in pages] == ["1", "2"]
+
+
+def test_delete_security_group_operator(cloud_env: Any, audit_store: Any, task_context: Any) -> None:
+    from operators.ecs import EcsDeleteSecurityGroupOperator
+
+    hook = make_hook(audit_store, task_context)
+    sg = security_group(hook)
+    op = EcsDeleteSecurityGroupOperator(
+        task_id="sg_gone", cluster="demo", vpc_id=VPC, yunfleet_db_conn_id="yunfleet_db"
+    )
+    assert op.execute({}) == {"deleted": [sg]}
+    assert hook.find_security_group("demo", "demo-sg", VPC) is None
+    assert op.execute({}) == {"deleted": []}
+    assert hook.delete_security_group(sg) is False
