@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 DEFAULT_IMAGE_ID = "ubuntu_22_04_x64_20G_alibase_20240130.vhd"
 CALLBACK_CONN_ID = "yunfleet_callback"
 ERROR_KEY = "yunfleet_error"
+DRY_RUN_KEY = "yunfleet_dry_run_done"
 
 
 class StepFailed(Exception):
@@ -213,7 +214,13 @@ def show_plan(context: Mapping[str, Any], validated: dict[str, Any]) -> bool:
         return True
     record_dry_run(plan.cluster, [(r.product, r.action, r.key, r.to_json()) for r in plan.resources])
     log.info("dry run: stopping after the plan; %d dry_run audit rows written", len(lines))
+    mark_dry_run_done(context)
     return False
+
+
+def mark_dry_run_done(context: Mapping[str, Any]) -> None:
+    """Tell ``finish`` the dry run ended as planned (a skipping short-circuit pushes no return value)."""
+    context["ti"].xcom_push(key=DRY_RUN_KEY, value=True)
 
 
 def record_dry_run(cluster: str, actions: list[tuple[str, str, str, dict[str, Any]]]) -> None:
@@ -449,7 +456,7 @@ def finish(
     cluster = params["cluster_name"]
     lock_json = _pull(ti, "take_lock")
     done = _pull(ti, done_task) is not None
-    dry_run = _pull(ti, "show_plan") is False
+    dry_run = bool(_pull(ti, "show_plan", DRY_RUN_KEY))
     applied = any(_pull(ti, t) is not None for t in apply_tasks)
     errors = [f"{t}: {e}" for t in tasks for e in _flatten(_pull(ti, t, ERROR_KEY))]
     if done or dry_run:
