@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
+import urllib3
 from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
@@ -177,6 +178,7 @@ class FleetKubernetesHook(KubernetesHook):
         configuration.api_key_prefix = {"BearerToken": "Bearer", "authorization": "Bearer"}
         configuration.ssl_ca_cert = self.ca_file
         configuration.verify_ssl = True
+        configuration.retries = 0  # the hook's RetryPolicy retries; urllib3 must not add its own
         self._is_in_cluster = False
         api = client.ApiClient(configuration=configuration)
         return api
@@ -208,7 +210,7 @@ class FleetKubernetesHook(KubernetesHook):
                 return fn()
             except ApiException as exc:
                 raise translate_api_exception(exc, action, mutating=False) from exc
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, urllib3.exceptions.HTTPError) as exc:
                 raise translate_api_exception(exc, action, mutating=False) from exc
 
         return self.retry_policy.call(once)
@@ -230,7 +232,7 @@ class FleetKubernetesHook(KubernetesHook):
                 return fn()
             except ApiException as exc:
                 raise translate_api_exception(exc, action, mutating=True) from exc
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, urllib3.exceptions.HTTPError) as exc:
                 raise translate_api_exception(exc, action, mutating=True) from exc
 
         try:
