@@ -25,6 +25,7 @@ from tests.fixtures.provisioning import (
     provision,
     registry_rows,
     resolve,
+    run_report,
     tagged_inventory,
 )
 
@@ -219,7 +220,7 @@ def test_concurrent_runs_make_exactly_one_cluster(platform: Any) -> None:
     states = sorted(s for _r, s in results)
     assert states == ["failed", "success"], [platform.explain("provision_cluster", r) for r in runs]
     loser = next(r for r, s in results if s == "failed")
-    assert "busy" in platform.explain("provision_cluster", loser)
+    assert "is busy: run" in run_report(platform, "provision_cluster", loser)
     inv = tagged_inventory(platform.sandbox, "delta")
     assert len(inv["instances"]) == 1 + 2
     assert len(inv["load_balancers"]) == 1 and len(inv["security_groups"]) == 1
@@ -251,3 +252,39 @@ def test_sqlite_registry_is_readable(platform: Any) -> None:
     db = Path(platform.home) / "yunfleet.db"
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM audit_events").fetchone()[0] > 0
+
+
+def test_yunfleet_ticket_triggers_and_follows_a_run(platform: Any) -> None:
+    since = platform.sandbox.calls()["next"]
+    env = {**platform.env, "YUNFLEET_API_URL": platform.base_url}
+    out = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "yunfleet"),
+            "ticket",
+            "provision_cluster",
+            "OPS-8000",
+            "--conf",
+            json.dumps(cluster_conf("theta", "ignored", small=True)),
+            "--set",
+            "dry_run=true",
+            "--note",
+            "from the service desk",
+            "--unpause",
+            "--timeout",
+            "600",
+            "--poll",
+            "1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "triggered provision_cluster run ticket__OPS-8000__" in out.stdout
+    assert "show_plan: success" in out.stdout and out.stdout.rstrip().endswith(": success")
+    run_id = out.stdout.split("triggered provision_cluster run ", 1)[1].split()[0]
+    run = platform.client.run("provision_cluster", run_id)
+    assert run["note"] == "from the service desk" and run["conf"]["ticket_id"] == "OPS-8000"
+    assert mutating_calls(platform.sandbox, since) == []

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from include.provisioning.callback import SIGNATURE_HEADER, verify
-from tests.fixtures.provisioning import cluster_conf, decommission, provision, registry_rows, tagged_inventory
+from tests.fixtures.provisioning import (
+    cluster_conf,
+    decommission,
+    provision,
+    registry_rows,
+    run_report,
+    tagged_inventory,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
@@ -73,7 +80,7 @@ def test_stock_running_out_halfway_fails_clearly_then_converges(platform: Any) -
     try:
         run_id, state = provision(platform, conf)
         assert state == "failed"
-        report = platform.explain("provision_cluster", run_id)
+        report = run_report(platform, "provision_cluster", run_id)
         assert "NoStock" in report
         assert "exists now:" in report and "security group" in report
         assert registry_rows(platform, "SELECT state FROM clusters WHERE name = 'zeta'", ()) == [("failed",)]
