@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import copy
 
-from sandbox.kube import discovery, metrics, tables, writes
+from sandbox.kube import discovery, lifecycle, metrics, tables, writes
 from sandbox.kube.cluster import Cluster
 from sandbox.kube.errors import method_not_allowed, not_found, path_not_found
+from sandbox.kube.resources import COMPUTED_GROUPS
 from sandbox.kube.routing import ApiRequest, ApiResponse, Target, WatchSpec, filtered, resolve, scale_of
 from sandbox.kube.selectors import parse_field_selector, parse_label_selector, supported_fields
 
@@ -23,8 +24,8 @@ def handle(cluster: Cluster, req: ApiRequest, now: float, server_address: str) -
     target = resolve(req.parts)
     if target is None:
         raise path_not_found()
-    if target.rt.group == "metrics.k8s.io":
-        return _metrics(cluster, req, target, now)
+    if target.rt.group in COMPUTED_GROUPS:
+        return _computed(cluster, req, target, now)
     method = req.method
     if method == "GET" and target.name is None:
         return _list(cluster, req, target, now)
@@ -98,13 +99,16 @@ def _list(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> ApiR
     )
 
 
-def _metrics(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> ApiResponse:
+def _computed(cluster: Cluster, req: ApiRequest, target: Target, now: float) -> ApiResponse:
+    """Read-only resources made from the simulation: metrics and the nodes' heartbeat Leases."""
     if req.method != "GET":
         raise method_not_allowed()
     if target.rt.kind == "NodeMetrics":
         items = metrics.node_metrics(cluster, now)
-    else:
+    elif target.rt.kind == "PodMetrics":
         items = metrics.pod_metrics(cluster, target.namespace, now)
+    else:
+        items = lifecycle.node_leases(cluster, target.namespace, now)
     label_test = parse_label_selector(req.query.get("labelSelector"))
     items = [i for i in items if label_test(i["metadata"].get("labels") or {})]
     if target.name is not None:

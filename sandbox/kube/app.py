@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,6 +17,8 @@ from starlette.routing import Route
 from sandbox.kube.api import ApiRequest, ApiResponse, WatchSpec, handle
 from sandbox.kube.errors import KubeError, forbidden, path_not_found, unauthorized, unavailable
 from sandbox.kube.sim import KubeSim
+
+log = logging.getLogger("sandbox.kube")
 
 ANONYMOUS_PATHS = ("version", "healthz", "livez", "readyz")
 DEFAULT_TIMEOUT_HOLD_MS = 60_000
@@ -88,6 +91,13 @@ class KubeApp:
         except KubeError as error:
             self._record(action, error.code, error.reason, params)
             return _json(error.status(), error.code, error.headers)
+        except Exception:  # a bug or an input shape nobody validated: answer like the API server would
+            log.exception("kube request %s failed", action)
+            error = KubeError(
+                500, "InternalError", f"an error on the server prevented {action} from completing"
+            )
+            self._record(action, 500, error.reason, params)
+            return _json(error.status(), 500)
         self._record(action, response.status, None, params)
         if response.watch is not None:
             return StreamingResponse(self._watch(name, response.watch), media_type="application/json")

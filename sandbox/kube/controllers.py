@@ -275,7 +275,9 @@ def _create_pod(cluster: Cluster, deployment: dict[str, Any], phash: str, now: f
 
 
 def run_endpoints(cluster: Cluster, now: float) -> None:
-    """Each Service with a selector gets Endpoints listing its Ready (and not-ready) pods."""
+    """Each Service with a selector gets Endpoints listing its Ready (and not-ready) pods; the
+    ``kubernetes`` Service lists the control planes' API servers."""
+    _api_endpoints(cluster, now)
     for service in cluster.store.items(SERVICES):
         selector = service["spec"].get("selector")
         meta = service["metadata"]
@@ -330,6 +332,32 @@ def run_endpoints(cluster: Cluster, now: float) -> None:
         elif existing.get("subsets") != subsets:
             existing["subsets"] = subsets
             cluster.store.touch(ENDPOINTS, existing)
+
+
+def _api_endpoints(cluster: Cluster, now: float) -> None:
+    endpoints = cluster.store.peek(ENDPOINTS, "default", "kubernetes")
+    if endpoints is None:
+        return
+    addresses = sorted(
+        a["address"]
+        for n in cluster.store.items(NODES)
+        if "node-role.kubernetes.io/control-plane" in (n["metadata"].get("labels") or {}) and node_ready(n)
+        for a in n["status"].get("addresses") or []
+        if a["type"] == "InternalIP"
+    )
+    subsets = (
+        [
+            {
+                "addresses": [{"ip": ip} for ip in addresses],
+                "ports": [{"name": "https", "port": 6443, "protocol": "TCP"}],
+            }
+        ]
+        if addresses
+        else []
+    )
+    if endpoints.get("subsets") != subsets:
+        endpoints["subsets"] = subsets
+        cluster.store.touch(ENDPOINTS, endpoints)
 
 
 def _target_port(port: dict[str, Any], pods: list[dict[str, Any]]) -> int:

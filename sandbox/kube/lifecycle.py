@@ -12,7 +12,7 @@ from typing import Any
 from sandbox.kube.bootstrap import Bootstrap, parse_user_data
 from sandbox.kube.cluster import Cluster, NodeRecord, token_digest
 from sandbox.kube.resources import NODES, PODS
-from sandbox.kube.store import rfc3339
+from sandbox.kube.store import micro_time, rfc3339
 from sandbox.kube.timings import KubeTimings
 
 REGION = "cn-hangzhou"
@@ -326,3 +326,35 @@ def _evict_from_unreachable(
                 cstatus["ready"], changed = False, True
         if changed:
             cluster.store.touch(PODS, pod)
+
+
+def node_leases(cluster: Cluster, namespace: str | None, now: float) -> list[dict[str, Any]]:
+    """The kubelets' heartbeat Leases in ``kube-node-lease``: renewed now while the node's machine is
+    healthy, frozen at the moment it stopped posting otherwise."""
+    if namespace not in (None, "kube-node-lease"):
+        return []
+    leases = []
+    for node in cluster.store.items(NODES):
+        name = node["metadata"]["name"]
+        record = cluster.nodes.get(name)
+        renewed = record.unhealthy_since if record and record.unhealthy_since else now
+        leases.append(
+            {
+                "kind": "Lease",
+                "apiVersion": "coordination.k8s.io/v1",
+                "metadata": {
+                    "name": name,
+                    "namespace": "kube-node-lease",
+                    "creationTimestamp": node["metadata"]["creationTimestamp"],
+                    "ownerReferences": [
+                        {"apiVersion": "v1", "kind": "Node", "name": name, "uid": node["metadata"]["uid"]}
+                    ],
+                },
+                "spec": {
+                    "holderIdentity": name,
+                    "leaseDurationSeconds": 40,
+                    "renewTime": micro_time(renewed),
+                },
+            }
+        )
+    return leases

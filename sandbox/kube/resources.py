@@ -109,6 +109,11 @@ NODE_METRICS = ResourceType(
 POD_METRICS = ResourceType(
     "metrics.k8s.io", "v1beta1", "pods", "", "PodMetrics", True, (), READ, has_status=False
 )
+LEASES = ResourceType(
+    "coordination.k8s.io", "v1", "leases", "lease", "Lease", True, (), READ, has_status=False
+)
+# Groups whose objects are computed from the simulation on every read instead of stored.
+COMPUTED_GROUPS = ("metrics.k8s.io", "coordination.k8s.io")
 
 RESOURCE_TYPES: tuple[ResourceType, ...] = (
     NAMESPACES,
@@ -121,8 +126,9 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     PDBS,
     NODE_METRICS,
     POD_METRICS,
+    LEASES,
 )
-STORED: tuple[ResourceType, ...] = tuple(rt for rt in RESOURCE_TYPES if rt.group != "metrics.k8s.io")
+STORED: tuple[ResourceType, ...] = tuple(rt for rt in RESOURCE_TYPES if rt.group not in COMPUTED_GROUPS)
 GROUP_VERSIONS: dict[tuple[str, str], list[ResourceType]] = {}
 for _rt in RESOURCE_TYPES:
     GROUP_VERSIONS.setdefault((_rt.group, _rt.version), []).append(_rt)

@@ -267,6 +267,10 @@ def test_services_endpoints_and_events(cluster):
     assert sorted(ips) == sorted(p.status.pod_ip for p in pods)
     assert core.read_namespaced_endpoints("shop", "default").subsets[0].ports[0].port == 80
 
+    api = core.read_namespaced_endpoints("kubernetes", "default").subsets[0]
+    control_plane = core.read_node(cluster.control_planes[0]).status.addresses[0].address
+    assert [a.ip for a in api.addresses] == [control_plane] and api.ports[0].port == 6443
+
     events = core.list_namespaced_event("default").items
     reasons = {e.reason for e in events}
     assert {"Scheduled", "ScalingReplicaSet"} <= reasons

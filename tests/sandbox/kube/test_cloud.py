@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from alibabacloud_slb20140515 import models as slb_models
+from kubernetes import client as k8s
 
 from tests.sandbox.helpers import REGION
 from tests.sandbox.kube.helpers import SandboxCluster, deployment_body, make_cluster, wait_until
@@ -132,6 +135,17 @@ def test_zone_outage_turns_nodes_not_ready_and_backends_abnormal(clean_sandbox, 
     wait_until(lambda: _ready(core.read_node(zone_h_worker)) == "Unknown", what="node NotReady")
     assert _ready(core.read_node(zone_i_worker)) == "True"
     assert "NotReady" in cluster.kubectl("get", "node", zone_h_worker).stdout
+    leases = k8s.CoordinationV1Api(cluster.api_client())
+    renewed = {n: leases.read_namespaced_lease(n, "kube-node-lease").spec.renew_time for n in cluster.workers}
+    time.sleep(0.3)
+    assert (
+        leases.read_namespaced_lease(zone_h_worker, "kube-node-lease").spec.renew_time
+        == renewed[zone_h_worker]
+    )
+    assert (
+        leases.read_namespaced_lease(zone_i_worker, "kube-node-lease").spec.renew_time
+        > renewed[zone_i_worker]
+    )
     taints = {(t.key, t.effect) for t in core.read_node(zone_h_worker).spec.taints}
     assert ("node.kubernetes.io/unreachable", "NoExecute") in taints
 

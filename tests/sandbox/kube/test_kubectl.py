@@ -100,6 +100,7 @@ def test_describe_node(cluster):
     assert ready.split()[1] == "True" and "KubeletReady" in ready
     assert "Non-terminated Pods:" in out and "Allocated resources" in out
     assert "RegisteredNode" in out
+    assert f"HolderIdentity:  {cluster.workers[0]}" in out
 
 
 def test_scale_label_annotate_delete(cluster):
