@@ -83,6 +83,7 @@ class SandboxCluster:
         self.admin_token = secrets.token_hex(24)
         self.join_token = f"{secrets.token_hex(3)}.{secrets.token_hex(8)}"
         self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
         self.security_group = create_security_group(sandbox, f"{name}-sg")
         self.control_planes: list[str] = []
         self.workers: list[str] = []
