@@ -11,6 +11,7 @@ import pytest
 
 from include.provisioning.callback import SIGNATURE_HEADER, verify
 from tests.fixtures.provisioning import (
+    all_calls,
     cluster_conf,
     decommission,
     provision,
@@ -30,6 +31,7 @@ FAULTS = [
 
 def test_faults_still_converge_without_duplicates(platform: Any) -> None:
     sandbox = platform.sandbox
+    since = sandbox.calls()["next"]
     sandbox.set_faults(FAULTS, seed=7)
     try:
         run_id, state = provision(platform, cluster_conf("epsilon", "OPS-5000", small=True))
@@ -38,7 +40,7 @@ def test_faults_still_converge_without_duplicates(platform: Any) -> None:
         sandbox.clear_faults()
     injected = [
         c
-        for c in sandbox.calls(0)["calls"]
+        for c in all_calls(sandbox, since)
         if c.get("error_code") in ("Throttling.User", "ServiceUnavailable")
     ]
     assert injected, "no fault was injected; the test proves nothing"
