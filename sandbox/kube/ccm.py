@@ -18,6 +18,7 @@ from sandbox.kube.resources import NODES, SERVICES
 
 ANNOTATION = "service.beta.kubernetes.io/alibaba-cloud-loadbalancer-"
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
+RETRY_AFTER_S = 5.0  # after a failed SLB call, as the service controller backs off
 
 
 def _key(service: dict[str, Any]) -> str:
@@ -31,11 +32,15 @@ def sync_load_balancers(world: Any, cluster: Cluster, now: float) -> None:
         if key not in services:
             release(world, lb_id)
             cluster.load_balancers.pop(key, None)
+            cluster.timers.pop(f"lb-retry/{key}", None)
     backends = _backends(world, cluster)
     for key, service in services.items():
+        if now < cluster.timers.get(f"lb-retry/{key}", 0):
+            continue
         try:
             _ensure(world, cluster, key, service, backends, now)
         except ApiError as error:
+            cluster.timers[f"lb-retry/{key}"] = now + RETRY_AFTER_S
             cluster.record_event(
                 service,
                 "Warning",

@@ -398,3 +398,10 @@ def collect_garbage(cluster: Cluster, now: float) -> None:
         if orphan or node_gone:
             cluster.store.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
             cluster.timers.pop(f"start/{pod['metadata']['uid']}", None)
+
+
+def prune_timers(cluster: Cluster) -> None:
+    """Forget start timers of pods that no longer exist."""
+    uids = {p["metadata"]["uid"] for p in cluster.store.items(PODS)}
+    for key in [k for k in cluster.timers if k.startswith("start/") and k[len("start/") :] not in uids]:
+        del cluster.timers[key]

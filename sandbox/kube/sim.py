@@ -84,6 +84,7 @@ class KubeSim:
     def reconcile(self, cluster: Cluster, members: list[Any], now: float) -> None:
         lifecycle.sync_nodes(self.world, cluster, members, self.timings, now)
         controllers.collect_garbage(cluster, now)
+        controllers.prune_timers(cluster)
         controllers.run_deployments(cluster, now)
         scheduler.schedule(cluster, self.timings, now)
         controllers.run_kubelets(cluster, now)

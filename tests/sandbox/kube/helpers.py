@@ -7,12 +7,14 @@ import base64
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 import yaml
 from alibabacloud_ecs20140526 import models as ecs_models
 from kubernetes import client as k8s
@@ -180,6 +182,8 @@ class SandboxCluster:
     def kubectl(
         self, *args: str, check: bool = True, timeout: float = 60.0, stdin: str | None = None
     ) -> subprocess.CompletedProcess[str]:
+        if shutil.which("kubectl") is None and os.environ.get("CI") != "true":
+            pytest.skip("kubectl is not on the PATH (CI installs it; these tests need it there)")
         env = {k: v for k, v in os.environ.items() if k not in PROXY_VARIABLES}
         env["HOME"] = str(self.workdir)
         command = [
