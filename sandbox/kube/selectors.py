@@ -102,14 +102,19 @@ def selector_object_to_string(selector: Mapping[str, Any] | None) -> str:
     return ",".join(p for p in parts if p)
 
 
+# Field labels that name another path, and defaults of boolean fields the server reports when unset.
+_FIELD_ALIASES = {"source": "source.component"}
+_FIELD_DEFAULTS = {"spec.unschedulable": "false"}
+
+
 def _field_value(obj: Mapping[str, Any], path: str) -> str:
     value: Any = obj
-    for part in path.split("."):
+    for part in _FIELD_ALIASES.get(path, path).split("."):
         if not isinstance(value, Mapping):
             return ""
         value = value.get(part)
     if value is None:
-        return ""
+        return _FIELD_DEFAULTS.get(path, "")
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

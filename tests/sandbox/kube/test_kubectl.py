@@ -132,7 +132,11 @@ def test_cordon_uncordon_and_drain(cluster):
     node = cluster.workers[0]
     assert "cordoned" in cluster.kubectl("cordon", node).stdout
     assert "SchedulingDisabled" in cluster.kubectl("get", "node", node).stdout
+    cordoned = cluster.kubectl("get", "nodes", "--field-selector", "spec.unschedulable=true", "-o", "name")
+    assert cordoned.stdout.split() == [f"node/{node}"]
     assert "uncordoned" in cluster.kubectl("uncordon", node).stdout
+    schedulable = cluster.kubectl("get", "nodes", "--field-selector", "spec.unschedulable=false", "-o", "name")
+    assert len(schedulable.stdout.split()) == 3
     assert "SchedulingDisabled" not in cluster.kubectl("get", "node", node).stdout
 
     drained = cluster.kubectl("drain", node, "--ignore-daemonsets", "--timeout=60s")
