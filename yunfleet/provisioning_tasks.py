@@ -410,6 +410,8 @@ def _pull(ti: Any, task_id: str, key: str = "return_value") -> Any:
 def _flatten(value: Any) -> list[Any]:
     if value is None:
         return []
+    if isinstance(value, (str, bytes, dict)):
+        return [value]
     if isinstance(value, (list, tuple)):
         return [v for v in value if v is not None]
     try:
