@@ -120,8 +120,13 @@ def test_cloud_errors(fact_overrides: dict[str, Any], expected: str) -> None:
 def test_quota_counts_existing_instances() -> None:
     # 7 x 4 + 2 x 8 = 44 vCPUs planned, 40 exist already (a resumed run): 4 more fit in a quota of 4.
     vcpus = {"ecs.g7.xlarge": 4, "ecs.c7.2xlarge": 8}
-    assert cloud_errors(make_request(), facts(vcpu_quota_remaining=4, instance_vcpus=vcpus, existing_vcpus=40)) == []
-    assert cloud_errors(make_request(), facts(vcpu_quota_remaining=3, instance_vcpus=vcpus, existing_vcpus=40))
+    assert (
+        cloud_errors(make_request(), facts(vcpu_quota_remaining=4, instance_vcpus=vcpus, existing_vcpus=40))
+        == []
+    )
+    assert cloud_errors(
+        make_request(), facts(vcpu_quota_remaining=3, instance_vcpus=vcpus, existing_vcpus=40)
+    )
 
 
 def test_name_taken_by_a_different_cluster() -> None:
