@@ -7,6 +7,7 @@ import copy
 import hashlib
 import ipaddress
 import json
+import math
 from typing import Any
 
 from sandbox.kube.cluster import Cluster
@@ -147,32 +148,10 @@ def _sync_deployment(cluster: Cluster, deployment: dict[str, Any], now: float) -
     old = [p for p in pods if p not in current]
     rs_name = f"{meta['name']}-{phash}"
     if not spec.get("paused"):
-        if len(current) < desired:
-            for _ in range(desired - len(current)):
-                _create_pod(cluster, deployment, phash, now)
-            cluster.record_event(
-                deployment,
-                "Normal",
-                "ScalingReplicaSet",
-                f"Scaled up replica set {rs_name} from {len(current)} to {desired}",
-                "deployment-controller",
-                now,
-            )
-        elif len(current) > desired:
-            victims = sorted(current, key=_removal_order)[: len(current) - desired]
-            for pod in victims:
-                cluster.store.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
-            cluster.record_event(
-                deployment,
-                "Normal",
-                "ScalingReplicaSet",
-                f"Scaled down replica set {rs_name} from {len(current)} to {desired}",
-                "deployment-controller",
-                now,
-            )
-        if old and sum(1 for p in current if pod_ready(p)) >= desired:
-            for pod in old:
-                cluster.store.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
+        if old:
+            _roll(cluster, deployment, phash, current, old, now)
+        else:
+            _scale_to(cluster, deployment, phash, current, desired, now)
     pods = owned_pods(cluster, deployment)
     current = [p for p in pods if (p["metadata"].get("labels") or {}).get("pod-template-hash") == phash]
     ready = sum(1 for p in pods if pod_ready(p))
@@ -219,9 +198,78 @@ def _sync_deployment(cluster: Cluster, deployment: dict[str, Any], now: float) -
         cluster.store.touch(DEPLOYMENTS, deployment)
 
 
-def _scaled(value: Any, total: int) -> int:
+def _scale_event(
+    cluster: Cluster, deployment: dict[str, Any], rs: str, before: int, after: int, now: float
+) -> None:
+    direction = "up" if after > before else "down"
+    cluster.record_event(
+        deployment,
+        "Normal",
+        "ScalingReplicaSet",
+        f"Scaled {direction} replica set {rs} from {before} to {after}",
+        "deployment-controller",
+        now,
+    )
+
+
+def _scale_to(
+    cluster: Cluster,
+    deployment: dict[str, Any],
+    phash: str,
+    pods: list[dict[str, Any]],
+    target: int,
+    now: float,
+) -> None:
+    """Create or remove pods of the template ``phash`` until there are ``target`` of them."""
+    rs = f"{deployment['metadata']['name']}-{phash}"
+    if len(pods) < target:
+        for _ in range(target - len(pods)):
+            _create_pod(cluster, deployment, phash, now)
+        _scale_event(cluster, deployment, rs, len(pods), target, now)
+    elif len(pods) > target:
+        for pod in sorted(pods, key=_removal_order)[: len(pods) - target]:
+            cluster.store.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
+        _scale_event(cluster, deployment, rs, len(pods), target, now)
+
+
+def _roll(
+    cluster: Cluster,
+    deployment: dict[str, Any],
+    phash: str,
+    current: list[dict[str, Any]],
+    old: list[dict[str, Any]],
+    now: float,
+) -> None:
+    """One step of a rolling update within maxSurge / maxUnavailable (Recreate: old pods go first)."""
+    spec = deployment["spec"]
+    desired = int(spec.get("replicas", 1))
+    strategy = spec.get("strategy") or {}
+    if strategy.get("type") == "Recreate":
+        for pod in old:
+            cluster.store.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
+        return
+    rolling = strategy.get("rollingUpdate") or {}
+    surge = _scaled(rolling.get("maxSurge", "25%"), desired, round_up=True)
+    unavailable = _scaled(rolling.get("maxUnavailable", "25%"), desired, round_up=False)
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    room = desired + surge - len(current) - len(old)
+    grow = max(0, min(desired - len(current), room))
+    if grow:
+        _scale_to(cluster, deployment, phash, current, len(current) + grow, now)
+    # unready old pods carry no availability: they go first, then as many ready ones as the budget allows
+    removable = [p for p in old if not pod_ready(p)]
+    ready_old = sorted((p for p in old if pod_ready(p)), key=_removal_order)
+    available = len(ready_old) + sum(1 for p in current if pod_ready(p))
+    removable += ready_old[: max(0, available - (desired - unavailable))]
+    for pod in removable:
+        cluster.store.delete(PODS, pod["metadata"]["namespace"], pod["metadata"]["name"])
+
+
+def _scaled(value: Any, total: int, round_up: bool = False) -> int:
     if isinstance(value, str) and value.endswith("%"):
-        return int(int(value[:-1]) * total / 100)
+        raw = int(value[:-1]) * total / 100
+        return math.ceil(raw) if round_up else math.floor(raw)
     return int(value)
 
 

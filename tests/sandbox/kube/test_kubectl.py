@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import yaml
@@ -135,7 +136,9 @@ def test_cordon_uncordon_and_drain(cluster):
     cordoned = cluster.kubectl("get", "nodes", "--field-selector", "spec.unschedulable=true", "-o", "name")
     assert cordoned.stdout.split() == [f"node/{node}"]
     assert "uncordoned" in cluster.kubectl("uncordon", node).stdout
-    schedulable = cluster.kubectl("get", "nodes", "--field-selector", "spec.unschedulable=false", "-o", "name")
+    schedulable = cluster.kubectl(
+        "get", "nodes", "--field-selector", "spec.unschedulable=false", "-o", "name"
+    )
     assert len(schedulable.stdout.split()) == 3
     assert "SchedulingDisabled" not in cluster.kubectl("get", "node", node).stdout
 
@@ -150,3 +153,35 @@ def test_cordon_uncordon_and_drain(cluster):
         "get", "pods", "-A", "--field-selector", f"spec.nodeName={node}", "-o", "name"
     )
     assert on_drained.stdout.strip() == ""
+
+
+def test_rolling_update_respects_surge_and_unavailability(cluster):
+    core = cluster.core()
+    cluster.apps().patch_namespaced_deployment(
+        "web",
+        "shop",
+        {"spec": {"replicas": 4, "strategy": {"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}}},
+    )
+    wait_until(lambda: "4/4" in cluster.kubectl("get", "deployment", "web", "-n", "shop").stdout, what="4/4")
+    cluster.kubectl("set", "image", "deployment/web", "-n", "shop", "web=nginx:1.28")
+    most, fewest_ready = 0, 4
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        pods = core.list_namespaced_pod("shop", label_selector="app=web").items
+        ready = [
+            p
+            for p in pods
+            if any(c.type == "Ready" and c.status == "True" for c in p.status.conditions or [])
+        ]
+        most, fewest_ready = max(most, len(pods)), min(fewest_ready, len(ready))
+        images = {p.spec.containers[0].image for p in ready}
+        if len(pods) == 4 and len(ready) == 4 and images == {"nginx:1.28"}:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the rollout did not finish")
+    assert most == 5 and fewest_ready == 4
+    assert (
+        "successfully rolled out"
+        in cluster.kubectl("rollout", "status", "deployment/web", "-n", "shop").stdout
+    )
