@@ -141,6 +141,14 @@ class AlibabaCloudBaseHook(BaseHook):
         self.cluster = cluster
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
+        self._prefetched: Any = None
+
+    async def aprefetch_connections(self) -> None:
+        """Read the connection on the event loop (triggers): sync reads from a thread cannot reach it."""
+        try:
+            self._prefetched = await self.aget_connection(self.alibaba_cloud_conn_id)
+        except Exception as exc:  # a missing connection leaves only hook arguments
+            log.warning("Connection %r not found (%s)", self.alibaba_cloud_conn_id, exc)
 
     # connection ---------------------------------------------------------------------------
 
@@ -150,7 +158,7 @@ class AlibabaCloudBaseHook(BaseHook):
         login = password = None
         extra: dict[str, Any] = {}
         try:
-            conn = self.get_connection(self.alibaba_cloud_conn_id)
+            conn = self._prefetched or self.get_connection(self.alibaba_cloud_conn_id)
         except Exception as exc:  # a missing connection leaves only hook arguments
             log.warning(
                 "Connection %r not found (%s); using hook arguments only", self.alibaba_cloud_conn_id, exc

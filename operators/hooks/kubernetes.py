@@ -114,13 +114,23 @@ class FleetKubernetesHook(KubernetesHook):
         self.dry_run = dry_run
         self._audit_sink = audit_sink
         self._audit_context = audit_context
+        self._prefetched: Any = None
 
     # connection ---------------------------------------------------------------------------
+
+    async def aprefetch_connections(self) -> None:
+        """Read both connections on the event loop (triggers): sync reads from a thread cannot reach them."""
+        try:
+            self._prefetched = await self.aget_connection(self.alibaba_cloud_conn_id)
+        except Exception as exc:  # a missing connection leaves the defaults
+            log.warning("Connection %r not found (%s)", self.alibaba_cloud_conn_id, exc)
+        if not (self._server and self._token and self._ca_file):
+            await self.registry_hook.aprefetch_connections()
 
     @cached_property
     def cloud_config(self) -> AlibabaCloudConnectionConfig:
         try:
-            conn = self.get_connection(self.alibaba_cloud_conn_id)
+            conn = self._prefetched or self.get_connection(self.alibaba_cloud_conn_id)
             extra = {
                 k.removeprefix("extra__alibaba_cloud__"): v for k, v in (conn.extra_dejson or {}).items()
             }

@@ -59,10 +59,15 @@ class YunfleetRegistryHook(BaseHook):
         super().__init__()
         self.yunfleet_db_conn_id = yunfleet_db_conn_id
         self._fernet_key = fernet_key
+        self._prefetched: Any = None
+
+    async def aprefetch_connections(self) -> None:
+        """Read the connection on the event loop (triggers): sync reads from a thread cannot reach it."""
+        self._prefetched = await self.aget_connection(self.yunfleet_db_conn_id)
 
     @cached_property
     def url(self) -> str:
-        conn = self.get_connection(self.yunfleet_db_conn_id)
+        conn = self._prefetched or self.get_connection(self.yunfleet_db_conn_id)
         extra: dict[str, Any] = conn.extra_dejson or {}
         url = extra.get("url") or (conn.host if conn.host and "://" in conn.host else None)
         if not url:

@@ -76,6 +76,7 @@ class YunfleetWaiterTrigger(BaseTrigger):
         try:
             waiter = load_waiter(self.product, self.waiter_name)
             hook = await asyncio.to_thread(self.hook)
+            await hook.aprefetch_connections()
             operation = getattr(hook, waiter.operation)
 
             async def call() -> Any:

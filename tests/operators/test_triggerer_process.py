@@ -73,7 +73,6 @@ def _env(home: Path, sandbox: Any) -> dict[str, str]:
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
-            "AIRFLOW_CONN_ALIBABA_CLOUD_DEFAULT": alibaba_conn_json(sandbox),
             "PYTHONPATH": str(REPO),
         }
     )
@@ -92,6 +91,15 @@ def test_trigger_fires_in_a_real_triggerer(
     env = _env(home, cloud_env)
     subprocess.run(
         [AIRFLOW, "db", "migrate"], env=env, cwd=REPO, check=True, capture_output=True, timeout=180
+    )
+    # The connection lives in the metadata DB, as in a deployment: the trigger reads it through the triggerer.
+    subprocess.run(
+        [AIRFLOW, "connections", "add", "alibaba_cloud_default", "--conn-json", alibaba_conn_json(cloud_env)],
+        env=env,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
 
     runner = subprocess.Popen(
