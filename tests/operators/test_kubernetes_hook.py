@@ -137,3 +137,25 @@ def test_dry_run_changes_nothing(fleet_cluster: FleetCluster, audit_store: Any, 
     assert real.get_deployment("default", "web").spec.replicas == 1
     assert not next(n for n in real.list_nodes() if n.name == node).unschedulable
     assert {r.outcome for r in audit_store.list(since_id=before)} == {"dry_run"}
+
+
+async def test_kubernetes_triggers_run_against_the_cluster(fleet_cluster: FleetCluster) -> None:
+    from operators.triggers.kubernetes import KubernetesApiServerReadyTrigger, KubernetesNodesReadyTrigger
+
+    ready = (
+        await KubernetesApiServerReadyTrigger(cluster="demo", poll_interval=0.1, max_attempts=50)
+        .run()
+        .__anext__()
+    )
+    assert ready.payload["status"] == "success" and ready.payload["result"] == {"Ready": True}
+    nodes = KubernetesNodesReadyTrigger(
+        cluster="demo",
+        count=3,
+        label_selector="yunfleet.io/node-pool=general",
+        poll_interval=0.1,
+        max_attempts=50,
+    )
+    event = await nodes.run().__anext__()
+    assert event.payload["status"] == "success" and event.payload["result"]["ReadyCount"] == 3
+    too_many = KubernetesNodesReadyTrigger(cluster="demo", count=9, poll_interval=0.01, max_attempts=3)
+    assert (await too_many.run().__anext__()).payload["status"] == "timeout"
