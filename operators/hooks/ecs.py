@@ -7,13 +7,23 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from include.errors import ConfigurationError, ResourceNotFoundError
+from include.errors import ConfigurationError
 from operators.hooks.base_alibaba import AlibabaCloudBaseHook
+from operators.hooks.ecs_security_groups import SecurityGroupMixin, SecurityRule
+from operators.hooks.tags import ROLES, TAG_CLUSTER, TAG_NODE_POOL, TAG_ROLE, tags_of, tags_param
 
-TAG_CLUSTER = "yunfleet:cluster"
-TAG_ROLE = "yunfleet:role"
-TAG_NODE_POOL = "yunfleet:node-pool"
-ROLES = ("control-plane", "worker", "apiserver-lb", "service-lb")
+__all__ = [
+    "ROLES",
+    "TAG_CLUSTER",
+    "TAG_NODE_POOL",
+    "TAG_ROLE",
+    "EcsHook",
+    "EcsInstance",
+    "EnsureInstancesResult",
+    "InstanceSpec",
+    "SecurityRule",
+]
+
 #: Instances in these states still count as present for "ensure" semantics.
 LIVE_STATES = frozenset({"Pending", "Starting", "Running", "Stopping", "Stopped"})
 DESCRIBE_BATCH = 100
@@ -23,16 +33,6 @@ RUN_BATCH = 100
 def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
-
-
-def _tags_param(tags: Mapping[str, str]) -> list[dict[str, str]]:
-    if len(tags) > 20:
-        raise ConfigurationError(f"at most 20 tags per resource, got {len(tags)}")
-    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
-
-
-def _tags_of(raw: Mapping[str, Any]) -> dict[str, str]:
-    return {t.get("TagKey", ""): t.get("TagValue", "") for t in (raw.get("Tags") or {}).get("Tag", [])}
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class EcsInstance:
             instance_type=raw.get("InstanceType", ""),
             private_ip=ips[0] if ips else None,
             vswitch_id=vpc.get("VSwitchId"),
-            tags=_tags_of(raw),
+            tags=tags_of(raw),
             creation_time=raw.get("CreationTime"),
         )
 
@@ -118,44 +118,7 @@ class EnsureInstancesResult:
         return {"instance_ids": self.instance_ids, "created_ids": self.created_ids}
 
 
-@dataclass(frozen=True)
-class SecurityRule:
-    """One ingress rule (ECS ``Permissions.N``)."""
-
-    ip_protocol: str
-    port_range: str
-    source_cidr_ip: str | None = None
-    source_group_id: str | None = None
-    policy: str = "accept"
-    priority: int = 1
-    description: str | None = None
-
-    def key(self) -> tuple[str, str, str, str, str]:
-        return (
-            self.ip_protocol.upper(),
-            self.port_range,
-            self.source_cidr_ip or "",
-            self.source_group_id or "",
-            self.policy.lower(),
-        )
-
-    def to_api(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "IpProtocol": self.ip_protocol.upper(),
-            "PortRange": self.port_range,
-            "Policy": self.policy,
-            "Priority": str(self.priority),
-        }
-        if self.source_cidr_ip:
-            out["SourceCidrIp"] = self.source_cidr_ip
-        if self.source_group_id:
-            out["SourceGroupId"] = self.source_group_id
-        if self.description:
-            out["Description"] = self.description
-        return out
-
-
-class EcsHook(AlibabaCloudBaseHook):
+class EcsHook(SecurityGroupMixin, AlibabaCloudBaseHook):
     """Interact with Alibaba Cloud ECS (API 2014-05-26) in Yunfleet's terms."""
 
     product = "ecs"
@@ -177,7 +140,7 @@ class EcsHook(AlibabaCloudBaseHook):
         """DescribeInstances, 100 ids per call and 100 per page, filters combined with AND."""
         filters: dict[str, Any] = {"ZoneId": zone_id, "Status": status}
         if tags:
-            filters["Tag"] = _tags_param(tags)
+            filters["Tag"] = tags_param(tags)
         if instance_ids is not None:
             ids = list(dict.fromkeys(instance_ids))
             found: list[EcsInstance] = []
@@ -266,7 +229,7 @@ class EcsHook(AlibabaCloudBaseHook):
             "UniqueSuffix": True,
             "UserData": spec.user_data,
             "ClientToken": client_token,
-            "Tag": _tags_param(spec.tags),
+            "Tag": tags_param(spec.tags),
         }
         if spec.system_disk_category or spec.system_disk_size:
             params["SystemDisk"] = {"Category": spec.system_disk_category, "Size": spec.system_disk_size}
@@ -328,107 +291,3 @@ class EcsHook(AlibabaCloudBaseHook):
                 cluster=cluster or self.cluster,
             )
         return present
-
-    # security groups ----------------------------------------------------------------------
-
-    def find_security_group(self, cluster: str, name: str, vpc_id: str | None = None) -> str | None:
-        body = self.invoke(
-            "DescribeSecurityGroups",
-            self._request(
-                "DescribeSecurityGroups",
-                {
-                    "VpcId": vpc_id,
-                    "SecurityGroupName": name,
-                    "Tag": _tags_param({TAG_CLUSTER: cluster}),
-                    "PageSize": 50,
-                },
-            ),
-        )
-        assert body is not None
-        groups = (body.get("SecurityGroups") or {}).get("SecurityGroup") or []
-        matches = [g["SecurityGroupId"] for g in groups if g.get("SecurityGroupName") == name]
-        return sorted(matches)[0] if matches else None
-
-    def security_group_rules(self, security_group_id: str) -> set[tuple[str, str, str, str, str]]:
-        body = self.invoke(
-            "DescribeSecurityGroupAttribute",
-            self._request(
-                "DescribeSecurityGroupAttribute",
-                {"SecurityGroupId": security_group_id, "Direction": "ingress"},
-            ),
-        )
-        assert body is not None
-        perms = (body.get("Permissions") or {}).get("Permission") or []
-        return {
-            SecurityRule(
-                ip_protocol=p.get("IpProtocol", ""),
-                port_range=p.get("PortRange", ""),
-                source_cidr_ip=p.get("SourceCidrIp") or None,
-                source_group_id=p.get("SourceGroupId") or None,
-                policy=p.get("Policy") or "accept",
-            ).key()
-            for p in perms
-        }
-
-    def ensure_security_group(
-        self, *, cluster: str, name: str, vpc_id: str | None, rules: Sequence[SecurityRule]
-    ) -> dict[str, Any]:
-        """Find (by tag and name) or create the cluster's security group, then add missing rules."""
-        group_id = self.find_security_group(cluster, name, vpc_id)
-        created = False
-        if group_id is None:
-            body = self.invoke(
-                "CreateSecurityGroup",
-                self._request(
-                    "CreateSecurityGroup",
-                    {
-                        "VpcId": vpc_id,
-                        "SecurityGroupName": name,
-                        "Description": f"yunfleet cluster {cluster}",
-                        "SecurityGroupType": "normal",
-                        "ClientToken": self.client_token(f"create-security-group:{cluster}:{name}"),
-                        "Tag": _tags_param({TAG_CLUSTER: cluster}),
-                    },
-                ),
-                mutating=True,
-                target=name,
-                cluster=cluster,
-            )
-            if body is None:  # dry run: nothing exists to add rules to
-                return {"security_group_id": None, "created": True, "rules_added": len(rules)}
-            group_id, created = body["SecurityGroupId"], True
-        present = set() if created else self.security_group_rules(group_id)
-        missing = [r for r in rules if r.key() not in present]
-        for start in range(0, len(missing), 100):
-            batch = missing[start : start + 100]
-            self.invoke(
-                "AuthorizeSecurityGroup",
-                self._request(
-                    "AuthorizeSecurityGroup",
-                    {
-                        "SecurityGroupId": group_id,
-                        "Permissions": [r.to_api() for r in batch],
-                        "ClientToken": self.client_token(
-                            f"authorize:{group_id}:" + ";".join("|".join(r.key()) for r in batch)
-                        )[:64],
-                    },
-                ),
-                mutating=True,
-                target=group_id,
-                cluster=cluster,
-            )
-        return {"security_group_id": group_id, "created": created, "rules_added": len(missing)}
-
-    def delete_security_group(self, security_group_id: str, *, cluster: str | None = None) -> bool:
-        """Delete a security group; False when it was already gone."""
-        try:
-            self.invoke(
-                "DeleteSecurityGroup",
-                self._request("DeleteSecurityGroup", {"SecurityGroupId": security_group_id}),
-                mutating=True,
-                target=security_group_id,
-                cluster=cluster or self.cluster,
-            )
-        except ResourceNotFoundError:
-            return False
-        return True

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-import time
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -27,56 +26,21 @@ from kubernetes.utils import parse_quantity
 from include.audit import Redactor
 from include.errors import (
     CloudError,
-    CloudTimeoutError,
     ConfigurationError,
-    PermanentCloudError,
-    ResourceNotFoundError,
-    ThrottlingError,
-    TransientCloudError,
-    YunfleetError,
 )
 from operators.hooks.audit import AuditContext, AuditRecorder, AuditSink
 from operators.hooks.connection_config import AlibabaCloudConnectionConfig
+from operators.hooks.kubernetes_errors import PRODUCT, DrainTimeoutError, translate_api_exception
 from operators.hooks.kubernetes_models import NodeInfo, PodInfo
+from operators.hooks.kubernetes_nodes import NodeMaintenanceMixin
 from operators.hooks.retry import RetryPolicy
 
+__all__ = ["DrainTimeoutError", "FleetKubernetesHook", "translate_api_exception"]
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-TRANSIENT_STATUS = {409, 429, 500, 502, 503, 504}
-PRODUCT = "k8s"
 
 
-class DrainTimeoutError(YunfleetError):
-    """Pods could not be evicted in time (PodDisruptionBudgets); the node was uncordoned."""
-
-
-def translate_api_exception(exc: BaseException, action: str, *, mutating: bool) -> CloudError:
-    if isinstance(exc, ApiException):
-        status = int(exc.status or 0)
-        message = (exc.reason or "") + (f": {str(exc.body)[:200]}" if exc.body else "")
-        kwargs: dict[str, Any] = {
-            "code": str(status),
-            "http_status": status,
-            "product": PRODUCT,
-            "action": action,
-        }
-        if status == 429:
-            retry_after = (exc.headers or {}).get("Retry-After") if exc.headers else None
-            kwargs["retry_after"] = float(retry_after) if retry_after and str(retry_after).isdigit() else None
-            return ThrottlingError(message, **kwargs)
-        if status == 404:
-            return ResourceNotFoundError(message, **kwargs)
-        if status in TRANSIENT_STATUS and (status != 409 or mutating):
-            return TransientCloudError(message, **kwargs)
-        if status == 0:
-            return CloudTimeoutError(
-                message or str(exc), code="ConnectionError", product=PRODUCT, action=action
-            )
-        return PermanentCloudError(message, **kwargs)
-    return CloudTimeoutError(str(exc)[:300], code="ConnectionError", product=PRODUCT, action=action)
-
-
-class FleetKubernetesHook(KubernetesHook):
+class FleetKubernetesHook(NodeMaintenanceMixin, KubernetesHook):
     """Talk to the Kubernetes API of a registered cluster.
 
     :param cluster: the cluster's name in the fleet registry.
@@ -421,99 +385,3 @@ class FleetKubernetesHook(KubernetesHook):
             "previous": current,
             "changed": True,
         }
-
-    def _set_unschedulable(self, node: str, value: bool) -> bool:
-        current = self._read(
-            "GetNode", lambda: self.core_v1_client.read_node(node, _request_timeout=self.request_timeout)
-        )
-        if bool(current.spec.unschedulable) == value:
-            return False
-        self._mutate(
-            "CordonNode" if value else "UncordonNode",
-            node,
-            {"node": node, "unschedulable": value},
-            lambda: self.core_v1_client.patch_node(
-                node, {"spec": {"unschedulable": value}}, _request_timeout=self.request_timeout
-            ),
-        )
-        return True
-
-    def cordon(self, node: str) -> bool:
-        """Mark a node unschedulable; False when it already was."""
-        return self._set_unschedulable(node, True)
-
-    def uncordon(self, node: str) -> bool:
-        return self._set_unschedulable(node, False)
-
-    def _evict(self, pod: PodInfo) -> bool:
-        """Evict one pod; False when a PodDisruptionBudget refuses it for now (HTTP 429)."""
-        body = client.V1Eviction(metadata=client.V1ObjectMeta(name=pod.name, namespace=pod.namespace))
-        target = f"{pod.namespace}/{pod.name}"
-        if self.dry_run:
-            self._mutate("EvictPod", target, {"namespace": pod.namespace, "pod": pod.name}, lambda: None)
-            return True
-        try:
-            self.core_v1_client.create_namespaced_pod_eviction(
-                pod.name, pod.namespace, body, _request_timeout=self.request_timeout
-            )
-        except ApiException as exc:
-            if exc.status == 429:
-                return False
-            if exc.status == 404:
-                return True
-            err = translate_api_exception(exc, "EvictPod", mutating=True)
-            self.audit.record(
-                product=PRODUCT,
-                action="EvictPod",
-                outcome="error",
-                request={"namespace": pod.namespace, "pod": pod.name},
-                target=target,
-                cluster=self.cluster,
-                error_code=err.code,
-            )
-            if err.retryable:
-                return False
-            raise err from exc
-        self.audit.record(
-            product=PRODUCT,
-            action="EvictPod",
-            outcome="ok",
-            request={"namespace": pod.namespace, "pod": pod.name},
-            target=target,
-            cluster=self.cluster,
-        )
-        return True
-
-    def drain(self, node: str, *, timeout: float = 300.0, poll_interval: float = 5.0) -> dict[str, Any]:
-        """Cordon, then evict every pod (DaemonSet and mirror pods excepted) through the eviction API.
-
-        PodDisruptionBudgets are honoured: a refused eviction is tried again every
-        ``poll_interval`` seconds until ``timeout``; then the node is uncordoned and
-        :class:`DrainTimeoutError` is raised.
-        """
-        cordoned = self.cordon(node)
-        deadline = time.monotonic() + timeout
-        evicted: list[str] = []
-        while True:
-            pods = [
-                p
-                for p in self.list_pods(node_name=node)
-                if p.evictable and p.phase not in ("Succeeded", "Failed")
-            ]
-            if not pods or self.dry_run:
-                if self.dry_run:
-                    for pod in pods:
-                        self._evict(pod)
-                        evicted.append(f"{pod.namespace}/{pod.name}")
-                return {"node": node, "cordoned": cordoned, "evicted": sorted(set(evicted)), "drained": True}
-            for pod in pods:
-                if self._evict(pod):
-                    evicted.append(f"{pod.namespace}/{pod.name}")
-            if time.monotonic() >= deadline:
-                remaining = sorted(f"{p.namespace}/{p.name}" for p in pods)
-                self.uncordon(node)
-                raise DrainTimeoutError(
-                    f"node {node} of {self.cluster} could not be drained in {timeout:.0f}s; pods still "
-                    f"blocked by disruption budgets: {remaining}; the node was uncordoned"
-                )
-            time.sleep(poll_interval)

@@ -9,13 +9,9 @@ from typing import Any
 
 from include.errors import ConfigurationError, PermanentCloudError, ResourceNotFoundError
 from operators.hooks.base_alibaba import AlibabaCloudBaseHook
-from operators.hooks.ecs import TAG_CLUSTER, TAG_ROLE
+from operators.hooks.tags import TAG_CLUSTER, TAG_ROLE, tags_of
 
 BACKENDS_PER_CALL = 20
-
-
-def _tags(raw: Mapping[str, Any]) -> dict[str, str]:
-    return {t.get("TagKey", ""): t.get("TagValue", "") for t in (raw.get("Tags") or {}).get("Tag", [])}
 
 
 def _check_weight(server_id: str, weight: int) -> int:
@@ -66,7 +62,7 @@ class SlbHook(AlibabaCloudBaseHook):
             body = self._call("DescribeLoadBalancers", {**params, "PageNumber": page}) or {}
             items = (body.get("LoadBalancers") or {}).get("LoadBalancer") or []
             for raw in items:
-                tags = _tags(raw)
+                tags = tags_of(raw)
                 if cluster and tags and tags.get(TAG_CLUSTER) != cluster:
                     continue
                 if name and raw.get("LoadBalancerName") != name:
@@ -98,7 +94,7 @@ class SlbHook(AlibabaCloudBaseHook):
             address=body.get("Address"),
             status=body.get("LoadBalancerStatus", ""),
             address_type=body.get("AddressType"),
-            tags=_tags(body),
+            tags=tags_of(body),
             backends=backends,
             listener_ports=sorted(ports),
         )

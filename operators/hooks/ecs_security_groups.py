@@ -1,0 +1,158 @@
+"""ECS security groups: find by tag and name or create with a ClientToken; add only missing rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from include.errors import ResourceNotFoundError
+from operators.hooks.tags import TAG_CLUSTER, tags_param
+
+
+@dataclass(frozen=True)
+class SecurityRule:
+    """One ingress rule (ECS ``Permissions.N``)."""
+
+    ip_protocol: str
+    port_range: str
+    source_cidr_ip: str | None = None
+    source_group_id: str | None = None
+    policy: str = "accept"
+    priority: int = 1
+    description: str | None = None
+
+    def key(self) -> tuple[str, str, str, str, str]:
+        return (
+            self.ip_protocol.upper(),
+            self.port_range,
+            self.source_cidr_ip or "",
+            self.source_group_id or "",
+            self.policy.lower(),
+        )
+
+    def to_api(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "IpProtocol": self.ip_protocol.upper(),
+            "PortRange": self.port_range,
+            "Policy": self.policy,
+            "Priority": str(self.priority),
+        }
+        if self.source_cidr_ip:
+            out["SourceCidrIp"] = self.source_cidr_ip
+        if self.source_group_id:
+            out["SourceGroupId"] = self.source_group_id
+        if self.description:
+            out["Description"] = self.description
+        return out
+
+
+class SecurityGroupMixin:
+    """Security-group methods of :class:`operators.hooks.ecs.EcsHook`."""
+
+    invoke: Any
+    _request: Any
+    client_token: Any
+    cluster: str | None
+
+    def find_security_group(self, cluster: str, name: str, vpc_id: str | None = None) -> str | None:
+        body = self.invoke(
+            "DescribeSecurityGroups",
+            self._request(
+                "DescribeSecurityGroups",
+                {
+                    "VpcId": vpc_id,
+                    "SecurityGroupName": name,
+                    "Tag": tags_param({TAG_CLUSTER: cluster}),
+                    "PageSize": 50,
+                },
+            ),
+        )
+        assert body is not None
+        groups = (body.get("SecurityGroups") or {}).get("SecurityGroup") or []
+        matches = [g["SecurityGroupId"] for g in groups if g.get("SecurityGroupName") == name]
+        return sorted(matches)[0] if matches else None
+
+    def security_group_rules(self, security_group_id: str) -> set[tuple[str, str, str, str, str]]:
+        body = self.invoke(
+            "DescribeSecurityGroupAttribute",
+            self._request(
+                "DescribeSecurityGroupAttribute",
+                {"SecurityGroupId": security_group_id, "Direction": "ingress"},
+            ),
+        )
+        assert body is not None
+        perms = (body.get("Permissions") or {}).get("Permission") or []
+        return {
+            SecurityRule(
+                ip_protocol=p.get("IpProtocol", ""),
+                port_range=p.get("PortRange", ""),
+                source_cidr_ip=p.get("SourceCidrIp") or None,
+                source_group_id=p.get("SourceGroupId") or None,
+                policy=p.get("Policy") or "accept",
+            ).key()
+            for p in perms
+        }
+
+    def ensure_security_group(
+        self, *, cluster: str, name: str, vpc_id: str | None, rules: Sequence[SecurityRule]
+    ) -> dict[str, Any]:
+        """Find (by tag and name) or create the cluster's security group, then add missing rules."""
+        group_id = self.find_security_group(cluster, name, vpc_id)
+        created = False
+        if group_id is None:
+            body = self.invoke(
+                "CreateSecurityGroup",
+                self._request(
+                    "CreateSecurityGroup",
+                    {
+                        "VpcId": vpc_id,
+                        "SecurityGroupName": name,
+                        "Description": f"yunfleet cluster {cluster}",
+                        "SecurityGroupType": "normal",
+                        "ClientToken": self.client_token(f"create-security-group:{cluster}:{name}"),
+                        "Tag": tags_param({TAG_CLUSTER: cluster}),
+                    },
+                ),
+                mutating=True,
+                target=name,
+                cluster=cluster,
+            )
+            if body is None:  # dry run: nothing exists to add rules to
+                return {"security_group_id": None, "created": True, "rules_added": len(rules)}
+            group_id, created = body["SecurityGroupId"], True
+        present = set() if created else self.security_group_rules(group_id)
+        missing = [r for r in rules if r.key() not in present]
+        for start in range(0, len(missing), 100):
+            batch = missing[start : start + 100]
+            self.invoke(
+                "AuthorizeSecurityGroup",
+                self._request(
+                    "AuthorizeSecurityGroup",
+                    {
+                        "SecurityGroupId": group_id,
+                        "Permissions": [r.to_api() for r in batch],
+                        "ClientToken": self.client_token(
+                            f"authorize:{group_id}:" + ";".join("|".join(r.key()) for r in batch)
+                        )[:64],
+                    },
+                ),
+                mutating=True,
+                target=group_id,
+                cluster=cluster,
+            )
+        return {"security_group_id": group_id, "created": created, "rules_added": len(missing)}
+
+    def delete_security_group(self, security_group_id: str, *, cluster: str | None = None) -> bool:
+        """Delete a security group; False when it was already gone."""
+        try:
+            self.invoke(
+                "DeleteSecurityGroup",
+                self._request("DeleteSecurityGroup", {"SecurityGroupId": security_group_id}),
+                mutating=True,
+                target=security_group_id,
+                cluster=cluster or self.cluster,
+            )
+        except ResourceNotFoundError:
+            return False
+        return True
