@@ -261,10 +261,7 @@ class EcsHook(SecurityGroupMixin, AlibabaCloudBaseHook):
         while shortfall > 0:
             amount = min(shortfall, RUN_BATCH)
             intent = f"run-instances:{spec.cluster}:{spec.pool_label}:{spec.zone_id}:{offset}+{amount}"
-            new_ids = self.run_instances(spec, amount, client_token=self.client_token(intent))
-            if not new_ids and self.dry_run:
-                break
-            created.extend(new_ids)
+            created.extend(self.run_instances(spec, amount, client_token=self.client_token(intent)))
             offset += amount
             shortfall -= amount
         return EnsureInstancesResult(instance_ids=sorted(ids + created), created_ids=sorted(created))

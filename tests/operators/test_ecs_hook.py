@@ -169,12 +169,12 @@ def test_dry_run_makes_no_mutating_call(cloud_env: Any, audit_store: Any, task_c
     mark = cloud_env.calls()["next"]
     before = audit_store.max_id()
     dry = make_hook(audit_store, task_context, dry_run=True)
-    result = dry.ensure_instances(spec(sg, 4))
+    result = dry.ensure_instances(spec(sg, 130))
     assert result.created_ids == []
     assert mutating_calls(cloud_env, mark) == []
     rows = audit_store.list(since_id=before)
-    assert [(r.action, r.outcome) for r in rows] == [("RunInstances", "dry_run")]
-    assert rows[0].request["Amount"] == 4
+    assert [(r.action, r.outcome) for r in rows] == [("RunInstances", "dry_run")] * 2
+    assert [r.request["Amount"] for r in rows] == [100, 30]
 
 
 def test_large_pool_is_created_in_batches_and_listed_in_pages(
