@@ -97,7 +97,8 @@ class LocalPlatform:
                           what="creating connections and pools")
         self.timings["bootstrap"] = time.monotonic() - started
         for line in out.splitlines():
-            self.echo(f"  {line}")
+            if line.startswith(("connection ", "pool ", "registry ")):
+                self.echo(f"  {line}")
 
     def check_ports(self) -> None:
         s = self.settings

@@ -125,11 +125,24 @@ class AirflowApi:
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1,
                  map_index: int = -1) -> str:
+        """One try's log as text: ``time [level] event`` lines, exceptions as ``Type: message``."""
         resp = self.api(
             "GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
-            params={"full_content": "true", "map_index": map_index}, headers={"Accept": "text/plain"},
+            params={"full_content": "true", "map_index": map_index}, headers={"Accept": "application/json"},
         )
-        return resp.text
+        if resp.status_code >= 400:
+            return f"(log unavailable: HTTP {resp.status_code} {resp.text[:200]})"
+        lines = []
+        for item in resp.json().get("content", []):
+            if not isinstance(item, dict):
+                lines.append(str(item))
+                continue
+            head = " ".join(str(item[k]) for k in ("timestamp", "level") if item.get(k))
+            lines.append(f"{head} {item.get('event', '')}".strip())
+            for err in item.get("error_detail") or []:
+                if isinstance(err, dict):
+                    lines.append(f"{err.get('exc_type')}: {err.get('exc_value')}")
+        return "\n".join(lines)
 
     def explain(self, dag_id: str, run_id: str, *, log_lines: int = 30) -> str:
         """Task states of a run, with the log tail of each task that did not succeed."""

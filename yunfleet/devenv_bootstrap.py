@@ -9,7 +9,6 @@ changed sandbox port is picked up.
 from __future__ import annotations
 
 import json
-import sqlite3
 import sys
 from typing import TYPE_CHECKING
 
@@ -61,14 +60,25 @@ def _upsert_connection(session: Session, conn_id: str, spec: dict[str, object]) 
     return "up to date"
 
 
+def _migrate_registry(settings: DevSettings) -> str:
+    """Bring the local registry/audit SQLite file to the latest schema (Alembic, idempotent)."""
+    from include.registry import create_registry_engine, migrate
+
+    settings.registry_db.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_registry_engine(settings.registry_url)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    return f"registry {settings.registry_db}: schema at head"
+
+
 def bootstrap(settings: DevSettings) -> list[str]:
     """Create connections, pools and the registry DB file; return one line per object."""
     from airflow.models import Pool
     from airflow.utils.session import create_session
 
-    report = []
-    settings.registry_db.parent.mkdir(parents=True, exist_ok=True)
-    sqlite3.connect(settings.registry_db).close()
+    report = [_migrate_registry(settings)]
     with create_session() as session:
         for conn_id, spec in (
             ("alibaba_cloud_default", settings.alibaba_connection()),

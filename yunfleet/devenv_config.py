@@ -88,13 +88,18 @@ class DevSettings:
     @classmethod
     def isolated(cls, home: Path) -> DevSettings:
         """Settings for a throwaway platform: given home, every port picked free on loopback."""
-        http, kube, api, wlog, tlog = (free_tcp_port() for _ in range(5))
+        ports: list[int] = [free_tcp_udp_port()]
+        while len(ports) < 6:
+            port = free_tcp_port()
+            if port not in ports:
+                ports.append(port)
+        dns, http, kube, api, wlog, tlog = ports
         return cls(
             home=home.resolve(),
             api_port=api,
             sandbox_http_port=http,
             sandbox_kube_port=kube,
-            sandbox_dns_port=free_tcp_udp_port(),
+            sandbox_dns_port=dns,
             worker_log_port=wlog,
             trigger_log_port=tlog,
         )

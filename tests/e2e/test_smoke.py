@@ -51,3 +51,24 @@ def test_bad_conf_is_rejected_with_400(platform, conf):
         platform.trigger(DAG_ID, conf)
     assert err.value.status_code == 400
     assert "Invalid input for param" in str(err.value.detail)
+
+
+def test_cloud_error_fails_the_run_after_retries_and_is_explained(platform):
+    platform.sandbox.set_faults(
+        [{"product": "ecs", "action": "DescribeRegions", "error": "ServiceUnavailable", "http_status": 503,
+          "rate": 1.0}],
+        seed=1,
+    )
+    try:
+        run_id = platform.trigger(DAG_ID, {"ticket_id": "OPS-3"})
+        state = platform.wait(DAG_ID, run_id, timeout=240)
+    finally:
+        platform.sandbox.clear_faults()
+
+    assert state == "failed"
+    (ti,) = platform.client.task_instances(DAG_ID, run_id)
+    assert ti["try_number"] == 3  # the first try and two retries
+    explanation = platform.explain(DAG_ID, run_id)
+    assert "describe_regions[-1] try 3: failed" in explanation
+    assert "ServiceUnavailable" in explanation
+    assert "sandbox-secret" not in explanation
