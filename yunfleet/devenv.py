@@ -228,8 +228,9 @@ def _run(settings: DevSettings) -> int:
 
 def _print_env(settings: DevSettings) -> int:
     env = process_env(settings)
-    names = ["AIRFLOW_HOME", "YUNFLEET_HOME", "SANDBOX_STATE_DIR", "SANDBOX_HTTP_PORT",
-             "SANDBOX_KUBE_PORT", "SANDBOX_DNS_PORT", "NO_PROXY", "no_proxy"]
+    names = ["AIRFLOW_HOME", "YUNFLEET_HOME", "YUNFLEET_API_HOST", "YUNFLEET_API_PORT",
+             "YUNFLEET_WORKER_LOG_PORT", "YUNFLEET_TRIGGER_LOG_PORT", "SANDBOX_STATE_DIR",
+             "SANDBOX_HTTP_PORT", "SANDBOX_KUBE_PORT", "SANDBOX_DNS_PORT", "NO_PROXY", "no_proxy"]
     for name in names:
         print(f"export {name}={shlex.quote(env[name])}")
     print("unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy")

@@ -73,6 +73,8 @@ class DevSettings:
         env = os.environ if environ is None else environ
         home = Path(env.get("YUNFLEET_HOME") or REPO_ROOT / ".yunfleet").resolve()
         state_dir = env.get("SANDBOX_STATE_DIR")
+        if state_dir and Path(state_dir).resolve() == home / "sandbox":
+            state_dir = None  # the default location, not an override
         return cls(
             home=home,
             api_host=env.get("YUNFLEET_API_HOST", "127.0.0.1"),
@@ -197,6 +199,9 @@ def process_env(settings: DevSettings, *, base: Mapping[str, str] | None = None,
                 inherit_airflow_env: bool = True) -> dict[str, str]:
     """Environment for every process of the platform (sandbox, airflow, CLI calls against it).
 
+    It carries every setting, so ``DevSettings.from_env(process_env(s)) == s``: a `yunfleet` or
+    `airflow` command run with it finds this platform, whatever its ports.
+
     Proxy variables are removed and loopback is exempted: the Alibaba SDK sends even 127.0.0.1
     traffic through HTTP(S)_PROXY, which would take sandbox calls off the machine.
     With ``inherit_airflow_env=False`` (tests), AIRFLOW__* / AIRFLOW_CONN_* / AIRFLOW_VAR_* variables
@@ -216,6 +221,10 @@ def process_env(settings: DevSettings, *, base: Mapping[str, str] | None = None,
         {
             "AIRFLOW_HOME": str(settings.airflow_home),
             "YUNFLEET_HOME": str(settings.home),
+            "YUNFLEET_API_HOST": settings.api_host,
+            "YUNFLEET_API_PORT": str(settings.api_port),
+            "YUNFLEET_WORKER_LOG_PORT": str(settings.worker_log_port),
+            "YUNFLEET_TRIGGER_LOG_PORT": str(settings.trigger_log_port),
             "SANDBOX_STATE_DIR": str(settings.sandbox_dir),
             "SANDBOX_HTTP_PORT": str(settings.sandbox_http_port),
             "SANDBOX_KUBE_PORT": str(settings.sandbox_kube_port),

@@ -110,3 +110,8 @@ def test_isolated_settings_use_distinct_free_ports(tmp_path):
     assert len(ports) == 6
     assert not ports & {8080, 8470, 8471, 8453, 8793, 8794}
     assert free_tcp_udp_port() > 0
+
+
+def test_process_env_round_trips_the_settings(tmp_path):
+    settings = DevSettings.isolated(tmp_path)
+    assert DevSettings.from_env(process_env(settings)) == settings
