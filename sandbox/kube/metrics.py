@@ -12,7 +12,7 @@ from typing import Any
 from kubernetes.utils import parse_quantity
 
 from sandbox.kube.cluster import Cluster
-from sandbox.kube.controllers import owned_pods
+from sandbox.kube.deployments import owned_pods
 from sandbox.kube.disruption import pod_ready
 from sandbox.kube.lifecycle import node_ready
 from sandbox.kube.resources import DEPLOYMENTS, NODES, PODS

@@ -7,7 +7,7 @@ import hmac
 import logging
 from typing import Any
 
-from sandbox.kube import ccm, controllers, lifecycle, scheduler
+from sandbox.kube import ccm, controllers, deployments, lifecycle, scheduler
 from sandbox.kube.cluster import Cluster, token_digest
 from sandbox.kube.lifecycle import BootstrapCache, instance_healthy, node_ready
 from sandbox.kube.resources import NODES
@@ -85,7 +85,7 @@ class KubeSim:
         lifecycle.sync_nodes(self.world, cluster, members, self.timings, now)
         controllers.collect_garbage(cluster, now)
         controllers.prune_timers(cluster)
-        controllers.run_deployments(cluster, now)
+        deployments.run_deployments(cluster, now)
         scheduler.schedule(cluster, self.timings, now)
         controllers.run_kubelets(cluster, now)
         controllers.run_endpoints(cluster, now)
