@@ -163,7 +163,11 @@ def extract_facts(exc: BaseException) -> ErrorFacts:
     message = data.get("Message") or data.get("message")
     if not message:
         inner = getattr(exc, "inner_exception", None)
-        message = str(inner) if inner is not None else (getattr(exc, "message", None) or str(exc))
+        inner_message = getattr(inner, "message", None) if inner is not None else None
+        if isinstance(inner_message, dict):
+            inner_message = inner_message.get("message")
+        message = inner_message or (str(inner) if inner is not None else None)
+        message = message or getattr(exc, "message", None) or str(exc)
     retry_after_ms = _int_or_none(getattr(exc, "retry_after", None))
     retry_after = retry_after_ms / 1000.0 if retry_after_ms and retry_after_ms > 0 else None
     return ErrorFacts(
