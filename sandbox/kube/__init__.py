@@ -20,10 +20,14 @@ _SIMS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 def simulation(world: Any) -> Any:
     """The ``KubeSim`` attached to ``world`` (created and registered on first use)."""
     from sandbox.kube.sim import KubeSim
+    from sandbox.kube.timings import TimingsError
 
     sim = _SIMS.get(world)
     if sim is None:
-        sim = KubeSim(world)
+        try:
+            sim = KubeSim(world)
+        except TimingsError as error:  # a bad setting ends the sandbox with one line, not a traceback
+            raise SystemExit(f"sandbox: {error}") from error
         _SIMS[world] = sim
     return sim
 

@@ -17,7 +17,6 @@ class KubeTimings:
     node_monitor_grace_s: float  # instance stopped/unreachable -> Node NotReady
     pod_eviction_s: float  # Node NotReady -> its pods evicted (rescheduled elsewhere)
     node_removal_s: float  # instance deleted -> Node object removed by the cloud controller
-    tick_s: float  # how often the in-process controllers run when nobody else ticks
 
 
 PRESETS = {
@@ -28,7 +27,6 @@ PRESETS = {
         node_monitor_grace_s=0.6,
         pod_eviction_s=1.5,
         node_removal_s=0.5,
-        tick_s=0.1,
     ),
     "demo": KubeTimings(
         api_boot_s=8.0,
@@ -37,7 +35,6 @@ PRESETS = {
         node_monitor_grace_s=10.0,
         pod_eviction_s=30.0,
         node_removal_s=10.0,
-        tick_s=0.5,
     ),
 }
 
@@ -60,6 +57,10 @@ def kube_timings(preset: str) -> KubeTimings:
     if not isinstance(overrides, dict) or set(overrides) - known:
         raise TimingsError(f"SANDBOX_KUBE_TIMINGS keys must be among {', '.join(sorted(known))}")
     try:
-        return replace(base, **{k: float(v) for k, v in overrides.items()})
+        values = {k: float(v) for k, v in overrides.items()}
     except (TypeError, ValueError) as exc:
         raise TimingsError(f"SANDBOX_KUBE_TIMINGS values must be numbers: {exc}") from exc
+    negative = sorted(k for k, v in values.items() if v < 0)
+    if negative:
+        raise TimingsError(f"SANDBOX_KUBE_TIMINGS values must not be negative: {', '.join(negative)}")
+    return replace(base, **values)
