@@ -55,7 +55,9 @@ def network(ecs: Any, wanted_zones: Iterable[str], vpc_id: str | None = None) ->
         switches: dict[str, str] = {}
         page = 1
         while True:
-            body = _call(ecs, "DescribeVSwitches", {"VpcId": vpc["VpcId"], "PageNumber": page, "PageSize": 50})
+            body = _call(
+                ecs, "DescribeVSwitches", {"VpcId": vpc["VpcId"], "PageNumber": page, "PageSize": 50}
+            )
             items = _items(body, "VSwitches", "VSwitch")
             for vsw in sorted(items, key=lambda v: v["VSwitchId"]):
                 switches.setdefault(vsw["ZoneId"], vsw["VSwitchId"])
