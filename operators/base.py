@@ -9,6 +9,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from include.errors import ConfigurationError
+from operators.defaults import DEFAULT_DEFERRABLE
 from operators.hooks.audit import AuditContext
 
 
@@ -66,7 +67,7 @@ class AlibabaCloudBaseOperator(BaseOperator):
         wait_for_completion: bool = True,
         poll_interval: float = 5.0,
         max_attempts: int = 120,
-        deferrable: bool = False,
+        deferrable: bool = DEFAULT_DEFERRABLE,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

@@ -11,6 +11,7 @@ from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowException
 
 from include.errors import WaiterFailureError
+from operators.defaults import DEFAULT_DEFERRABLE
 from operators.hooks.ecs import EcsHook
 from operators.triggers.ecs import EcsInstancesRunningTrigger
 from operators.waiters import evaluate, load_waiter
@@ -33,7 +34,7 @@ class EcsInstancesRunningSensor(BaseSensorOperator):
         instance_ids: Sequence[str],
         alibaba_cloud_conn_id: str = "alibaba_cloud_default",
         region_id: str | None = None,
-        deferrable: bool = False,
+        deferrable: bool = DEFAULT_DEFERRABLE,
         poll_interval: float = 5.0,
         max_attempts: int = 120,
         **kwargs: Any,

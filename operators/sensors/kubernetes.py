@@ -10,6 +10,7 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowException
 
+from operators.defaults import DEFAULT_DEFERRABLE
 from operators.hooks.kubernetes import FleetKubernetesHook
 from operators.triggers.kubernetes import KubernetesApiServerReadyTrigger, KubernetesNodesReadyTrigger
 
@@ -23,7 +24,7 @@ class _ClusterSensor(BaseSensorOperator):
         cluster: str,
         alibaba_cloud_conn_id: str = "alibaba_cloud_default",
         yunfleet_db_conn_id: str = "yunfleet_db",
-        deferrable: bool = False,
+        deferrable: bool = DEFAULT_DEFERRABLE,
         poll_interval: float = 5.0,
         max_attempts: int = 120,
         **kwargs: Any,
