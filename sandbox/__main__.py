@@ -21,6 +21,10 @@ from sandbox.world import World
 
 log = logging.getLogger("sandbox")
 
+# Idle keep-alive well above any client's pause between calls (kubectl drain waits 5 s between evictions),
+# close to a real kube-apiserver's; a server that drops idle connections sooner races pooled clients.
+KEEP_ALIVE_S = 120
+
 
 class _Server(uvicorn.Server):
     """A uvicorn server that leaves signal handling to the sandbox (several servers share one loop)."""
@@ -98,6 +102,7 @@ async def serve(settings: Settings) -> int:
                 ssl_certfile=str(certfile),
                 ssl_keyfile=str(keyfile),
                 timeout_graceful_shutdown=2,
+                timeout_keep_alive=KEEP_ALIVE_S,
             )
         )
         servers.append(kube_server)
@@ -112,6 +117,7 @@ async def serve(settings: Settings) -> int:
             log_level="warning",
             lifespan="off",
             timeout_graceful_shutdown=2,
+            timeout_keep_alive=KEEP_ALIVE_S,
         )
     )
     servers.append(http_server)

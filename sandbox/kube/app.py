@@ -186,31 +186,6 @@ class KubeApp:
                 last = store.rv
 
 
-class CloseConnections:
-    """ASGI middleware: every response says ``Connection: close``.
-
-    The sandbox's uvicorn closes idle connections after 5 s, exactly the pause kubectl drain (and
-    Yunfleet's drain) take between eviction attempts; a client that reuses a pooled connection just as
-    the server closes it gets EOF on a POST it may not retry. One connection per request avoids that.
-    """
-
-    def __init__(self, app: Any):
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_closing(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"connection"]
-                message = {**message, "headers": [*headers, (b"connection", b"close")]}
-            await send(message)
-
-        await self.app(scope, receive, send_closing)
-
-
 def build_kube_app(sim: KubeSim) -> Any:
     app = KubeApp(sim)
 
@@ -218,12 +193,10 @@ def build_kube_app(sim: KubeSim) -> Any:
         return _json(path_not_found().status(), 404)
 
     methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
-    return CloseConnections(
-        Starlette(
-            routes=[
-                Route("/k8s/{cluster}", app.endpoint, methods=methods),
-                Route("/k8s/{cluster}/{path:path}", app.endpoint, methods=methods),
-                Route("/{path:path}", unknown, methods=methods),
-            ]
-        )
+    return Starlette(
+        routes=[
+            Route("/k8s/{cluster}", app.endpoint, methods=methods),
+            Route("/k8s/{cluster}/{path:path}", app.endpoint, methods=methods),
+            Route("/{path:path}", unknown, methods=methods),
+        ]
     )
