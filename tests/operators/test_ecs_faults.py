@@ -99,8 +99,8 @@ def test_worker_killed_after_run_instances_then_retry(
     hook = make_hook(audit_store, task_context)
     sg = security_group(hook)
     wanted = spec(sg, 3)
-    # RunInstances is held 2.5 s before the sandbox processes it; the worker dies meanwhile.
-    cloud_env.set_faults([{"product": "ecs", "action": "RunInstances", "delay_ms": 2500, "count": 1}])
+    # RunInstances is held 5 s before the sandbox processes it; the worker dies meanwhile.
+    cloud_env.set_faults([{"product": "ecs", "action": "RunInstances", "delay_ms": 5000, "count": 1}])
     mark = cloud_env.calls()["next"]
     identity = {
         "dag_id": "provision_cluster",
@@ -131,7 +131,7 @@ def test_worker_killed_after_run_instances_then_retry(
                 break
             seen += line
         assert "ecs RunInstances" in seen, seen
-        time.sleep(0.5)  # the request is on the wire, held by the sandbox
+        time.sleep(1.5)  # the request is on the wire, held by the sandbox
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=10)
     finally:
