@@ -25,7 +25,8 @@ class SlbEnsureLoadBalancerOperator(AlibabaCloudBaseOperator):
 
     Finds the load balancer by name and ``yunfleet:cluster`` tag or creates it with a
     ClientToken; creates and starts the TCP listener if missing; attaches missing backends and
-    fixes weights (optionally detaching the others). Returns ``{"load_balancer_id", "address",
+    fixes weights (optionally detaching the others); with ``wait_for_healthy`` waits until every
+    backend's health check is ``normal``. Returns ``{"load_balancer_id", "address",
     "created", "listener", "backends"}``.
     """
 
@@ -50,9 +51,11 @@ class SlbEnsureLoadBalancerOperator(AlibabaCloudBaseOperator):
         backend_port: int | str = 6443,
         backends: Sequence[str] | Mapping[str, int] | None = None,
         remove_other_backends: bool | str = False,
+        wait_for_healthy: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.wait_for_healthy = wait_for_healthy
         self.cluster = cluster
         self.name = name
         self.role = role
@@ -102,6 +105,14 @@ class SlbEnsureLoadBalancerOperator(AlibabaCloudBaseOperator):
             remove_others=as_bool(self.remove_other_backends, "remove_other_backends"),
             cluster=self.cluster,
         )
+        if self.wait_for_healthy and weights and not self.is_dry_run:
+            self.hook.wait_for(
+                "backends_healthy",
+                load_balancer_id=lb_id,
+                listener_port=listener_port,
+                poll_interval=self.poll_interval,
+                max_attempts=self.max_attempts,
+            )
         return {**lb, "listener": listener, "backends": backends}
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
-from include.errors import ConfigurationError
+from include.errors import ConfigurationError, WaiterTimeoutError
 from operators.dns import DnsReconcileRecordsOperator
 from operators.ecs import (
     EcsDeleteInstancesOperator,
@@ -194,7 +194,11 @@ def test_slb_operators(cloud_env: Any) -> None:
     sg = sg_operator().execute(context("sg"))["security_group_id"]
     ids = workers_operator(sg).execute(context("workers"))["instance_ids"]
     lb = SlbEnsureLoadBalancerOperator(
-        task_id="lb", cluster="demo", vswitch_id="vsw-sandbox00000000000h1", vpc_id=VPC, backends=ids
+        task_id="lb",
+        cluster="demo",
+        vswitch_id="vsw-sandbox00000000000h1",
+        vpc_id=VPC,
+        backends=ids,
     ).execute(context("lb"))
     json.dumps(lb)
     assert lb["created"] and lb["listener"]["created"] and sorted(lb["backends"]["added"]) == sorted(ids)
@@ -202,6 +206,33 @@ def test_slb_operators(cloud_env: Any) -> None:
         task_id="w", load_balancer_id=lb["load_balancer_id"], weights={ids[0]: 0}
     ).execute(context("w"))
     assert weights["reweighted"] == [ids[0]] and weights["weights"][ids[0]] == 0
+    # nothing listens on 6443 on plain workers: the health check says so and the wait gives up
+    with pytest.raises(WaiterTimeoutError, match="backends_healthy"):
+        SlbEnsureLoadBalancerOperator(
+            task_id="lb",
+            cluster="demo",
+            backends=ids,
+            wait_for_healthy=True,
+            poll_interval=0.05,
+            max_attempts=3,
+        ).execute(context("lb"))
+
+
+def test_slb_waits_for_a_healthy_api_server(fleet_cluster: FleetCluster) -> None:
+    lb = SlbEnsureLoadBalancerOperator(
+        task_id="api_lb",
+        cluster="demo",
+        vswitch_id="vsw-sandbox00000000000h1",
+        vpc_id=VPC,
+        backends=fleet_cluster.control_plane_ids,
+        wait_for_healthy=True,
+        poll_interval=0.2,
+        max_attempts=150,
+    ).execute(context("api_lb"))
+    hook = SlbEnsureLoadBalancerOperator(task_id="x", cluster="demo").hook
+    assert hook.backend_health(lb["load_balancer_id"]) == {
+        i: "normal" for i in fleet_cluster.control_plane_ids
+    }
 
 
 def test_dns_operator_records_ownership(cloud_env: Any) -> None:
