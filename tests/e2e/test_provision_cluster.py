@@ -288,3 +288,14 @@ def test_yunfleet_ticket_triggers_and_follows_a_run(platform: Any) -> None:
     run = platform.client.run("provision_cluster", run_id)
     assert run["note"] == "from the service desk" and run["conf"]["ticket_id"] == "OPS-8000"
     assert mutating_calls(platform.sandbox, since) == []
+
+
+def test_decommission_refuses_a_mismatched_confirmation(platform: Any) -> None:
+    since = platform.sandbox.calls()["next"]
+    conf = {"cluster_name": "alpha", "confirm_cluster_name": "alpah", "ticket_id": "OPS-9000"}
+    run_id = platform.trigger("decommission_cluster", conf, note="typo")
+    assert platform.wait("decommission_cluster", run_id, timeout=600) == "failed"
+    report = run_report(platform, "decommission_cluster", run_id)
+    assert "confirm_cluster_name 'alpah' does not match cluster_name 'alpha'" in report
+    assert "nothing was changed" in report
+    assert platform.sandbox.calls(since)["calls"] == []
