@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from include.errors import ConfigurationError
 from operators.defaults import DEFAULT_DEFERRABLE
-from operators.hooks.audit import AuditContext
+
+if TYPE_CHECKING:
+    from operators.hooks.audit import AuditContext
 
 
 def as_bool(value: Any, name: str = "dry_run") -> bool:
@@ -35,6 +38,22 @@ def as_int(value: Any, name: str, *, minimum: int | None = None) -> int:
     return number
 
 
+def import_class(path: str) -> Any:
+    """Import ``package.module.Name``; operators name their hook this way so that importing an
+    operator module does not import the hook, its SDK or the registry."""
+    module, _, name = path.rpartition(".")
+    return getattr(import_module(module), name)
+
+
+def bind_audit_context(operator: Any, context: Any) -> None:
+    """Remember who runs the task (ticket, actor, task identity) for the hook's audit rows and
+    drop the cached hook so the next use builds one with that context."""
+    from operators.hooks.audit import AuditContext
+
+    operator._audit_context = AuditContext.from_airflow_context(context)
+    operator.__dict__.pop("hook", None)
+
+
 def yunfleet_template_fields(*fields: str) -> tuple[str, ...]:
     """The operator's own template fields plus the ones every Yunfleet operator has."""
     return tuple(sorted({*fields, "alibaba_cloud_conn_id", "dry_run"}))
@@ -53,7 +72,8 @@ class AlibabaCloudBaseOperator(BaseOperator):
     :param deferrable: wait in the triggerer instead of the worker.
     """
 
-    hook_class: type | None = None
+    #: the hook's dotted path (``operators.hooks.ecs.EcsHook``), imported when the hook is built
+    hook_class: str | None = None
     template_fields: Sequence[str] = yunfleet_template_fields()
     ui_color = "#ff6a00"
 
@@ -83,8 +103,7 @@ class AlibabaCloudBaseOperator(BaseOperator):
 
     def bind_context(self, context: Any) -> None:
         """Remember who runs this task (ticket, actor, task identity) for the hook's audit rows."""
-        self._audit_context = AuditContext.from_airflow_context(context)
-        self.__dict__.pop("hook", None)
+        bind_audit_context(self, context)
 
     @property
     def is_dry_run(self) -> bool:
@@ -94,7 +113,7 @@ class AlibabaCloudBaseOperator(BaseOperator):
     def hook(self) -> Any:
         if self.hook_class is None:
             raise ConfigurationError(f"{type(self).__name__} does not set hook_class")
-        return self.hook_class(
+        return import_class(self.hook_class)(
             self.alibaba_cloud_conn_id,
             region_id=self.region_id,
             dry_run=self.is_dry_run,

@@ -7,7 +7,6 @@ from typing import Any
 
 from include.errors import ConfigurationError
 from operators.base import AlibabaCloudBaseOperator, as_int, yunfleet_template_fields
-from operators.hooks.dns import DnsHook
 
 
 def _values(raw: Any, rr: str) -> dict[str, int | None]:
@@ -30,7 +29,7 @@ class DnsReconcileRecordsOperator(AlibabaCloudBaseOperator):
     ``record_in_registry`` is set. Returns ``{rr: summary}``.
     """
 
-    hook_class = DnsHook
+    hook_class = "operators.hooks.dns.DnsHook"
     template_fields: Sequence[str] = yunfleet_template_fields("domain", "records", "owner", "cluster")
 
     def __init__(
@@ -96,7 +95,7 @@ class DnsReconcileRecordsOperator(AlibabaCloudBaseOperator):
 class DnsDeleteRecordsOperator(AlibabaCloudBaseOperator):
     """Delete the owned records (and ownership TXT) at each of ``rrs``."""
 
-    hook_class = DnsHook
+    hook_class = "operators.hooks.dns.DnsHook"
     template_fields: Sequence[str] = yunfleet_template_fields("domain", "rrs", "owner", "cluster")
 
     def __init__(

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowException
 
 from include.errors import ConfigurationError
 from operators.base import AlibabaCloudBaseOperator, as_int, yunfleet_template_fields
-from operators.hooks.ecs import EcsHook, InstanceSpec, SecurityRule
 from operators.triggers.ecs import EcsInstancesRunningTrigger
+
+if TYPE_CHECKING:
+    from operators.hooks.ecs import InstanceSpec
 
 
 def _mask(value: str | None) -> None:
@@ -34,7 +36,7 @@ class EcsEnsureInstancesOperator(AlibabaCloudBaseOperator):
     :param user_data: base64 cloud-init; masked in logs and stored only as a hash in audit rows.
     """
 
-    hook_class = EcsHook
+    hook_class = "operators.hooks.ecs.EcsHook"
     template_fields: Sequence[str] = yunfleet_template_fields(
         "cluster",
         "role",
@@ -85,6 +87,8 @@ class EcsEnsureInstancesOperator(AlibabaCloudBaseOperator):
         _mask(self.user_data)
 
     def spec(self) -> InstanceSpec:
+        from operators.hooks.ecs import InstanceSpec
+
         return InstanceSpec(
             cluster=self.cluster,
             role=self.role,
@@ -148,7 +152,7 @@ class EcsDeleteInstancesOperator(AlibabaCloudBaseOperator):
     ``{"deleted_ids": [...]}``.
     """
 
-    hook_class = EcsHook
+    hook_class = "operators.hooks.ecs.EcsHook"
     template_fields: Sequence[str] = yunfleet_template_fields("instance_ids", "cluster", "role", "node_pool")
 
     def __init__(
@@ -195,7 +199,7 @@ class EcsEnsureSecurityGroupOperator(AlibabaCloudBaseOperator):
     ``{"security_group_id": ..., "created": bool, "rules_added": n}``.
     """
 
-    hook_class = EcsHook
+    hook_class = "operators.hooks.ecs.EcsHook"
     template_fields: Sequence[str] = yunfleet_template_fields("cluster", "name", "vpc_id", "rules")
 
     def __init__(
@@ -214,6 +218,8 @@ class EcsEnsureSecurityGroupOperator(AlibabaCloudBaseOperator):
         self.vpc_id = vpc_id
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from operators.hooks.ecs import SecurityRule
+
         self.bind_context(context)
         try:
             rules = [SecurityRule(**dict(r)) for r in self.rules]
@@ -232,7 +238,7 @@ class EcsDeleteSecurityGroupOperator(AlibabaCloudBaseOperator):
     A group that is already gone is not an error. Returns ``{"deleted": [ids]}``.
     """
 
-    hook_class = EcsHook
+    hook_class = "operators.hooks.ecs.EcsHook"
     template_fields: Sequence[str] = yunfleet_template_fields(
         "security_group_id", "cluster", "name", "vpc_id"
     )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from operators.base import as_bool, as_int
-from operators.hooks.audit import AuditContext
-from operators.hooks.kubernetes import FleetKubernetesHook
+from operators.base import as_bool, as_int, bind_audit_context
+
+if TYPE_CHECKING:
+    from operators.hooks.audit import AuditContext
+    from operators.hooks.kubernetes import FleetKubernetesHook
 
 
 class FleetKubernetesBaseOperator(BaseOperator):
@@ -41,11 +43,12 @@ class FleetKubernetesBaseOperator(BaseOperator):
 
     def bind_context(self, context: Any) -> None:
         """Remember who runs this task (ticket, actor, task identity) for the hook's audit rows."""
-        self._audit_context = AuditContext.from_airflow_context(context)
-        self.__dict__.pop("hook", None)
+        bind_audit_context(self, context)
 
     @cached_property
     def hook(self) -> FleetKubernetesHook:
+        from operators.hooks.kubernetes import FleetKubernetesHook
+
         return FleetKubernetesHook(
             self.cluster,
             alibaba_cloud_conn_id=self.alibaba_cloud_conn_id,

@@ -7,7 +7,6 @@ from typing import Any
 
 from include.errors import ConfigurationError
 from operators.base import AlibabaCloudBaseOperator, as_bool, as_int, yunfleet_template_fields
-from operators.hooks.slb import SlbHook
 
 
 def _weights(backends: Sequence[str] | Mapping[str, Any] | None) -> dict[str, int]:
@@ -30,7 +29,7 @@ class SlbEnsureLoadBalancerOperator(AlibabaCloudBaseOperator):
     "created", "listener", "backends"}``.
     """
 
-    hook_class = SlbHook
+    hook_class = "operators.hooks.slb.SlbHook"
     template_fields: Sequence[str] = yunfleet_template_fields(
         "cluster", "name", "vswitch_id", "vpc_id", "backends", "listener_port", "backend_port", "address_type"
     )
@@ -122,7 +121,7 @@ class SlbSetBackendWeightsOperator(AlibabaCloudBaseOperator):
     Returns ``{"reweighted": [...], "weights": {...}}``.
     """
 
-    hook_class = SlbHook
+    hook_class = "operators.hooks.slb.SlbHook"
     template_fields: Sequence[str] = yunfleet_template_fields("load_balancer_id", "weights", "cluster")
 
     def __init__(
@@ -143,7 +142,7 @@ class SlbSetBackendWeightsOperator(AlibabaCloudBaseOperator):
 class SlbDeleteLoadBalancerOperator(AlibabaCloudBaseOperator):
     """Delete a load balancer by id, or every load balancer tagged for ``cluster``."""
 
-    hook_class = SlbHook
+    hook_class = "operators.hooks.slb.SlbHook"
     template_fields: Sequence[str] = yunfleet_template_fields("load_balancer_id", "cluster")
 
     def __init__(

@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowException
 
 from include.errors import WaiterFailureError
 from operators.defaults import DEFAULT_DEFERRABLE
-from operators.hooks.ecs import EcsHook
 from operators.triggers.ecs import EcsInstancesRunningTrigger
 from operators.waiters import evaluate, load_waiter
+
+if TYPE_CHECKING:
+    from operators.hooks.ecs import EcsHook
 
 
 class EcsInstancesRunningSensor(BaseSensorOperator):
@@ -51,6 +53,8 @@ class EcsInstancesRunningSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> EcsHook:
+        from operators.hooks.ecs import EcsHook
+
         return EcsHook(self.alibaba_cloud_conn_id, region_id=self.region_id)
 
     def execute(self, context: Any) -> Any:

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowException
 
 from operators.defaults import DEFAULT_DEFERRABLE
-from operators.hooks.kubernetes import FleetKubernetesHook
 from operators.triggers.kubernetes import KubernetesApiServerReadyTrigger, KubernetesNodesReadyTrigger
+
+if TYPE_CHECKING:
+    from operators.hooks.kubernetes import FleetKubernetesHook
 
 
 class _ClusterSensor(BaseSensorOperator):
@@ -41,6 +43,8 @@ class _ClusterSensor(BaseSensorOperator):
 
     @cached_property
     def hook(self) -> FleetKubernetesHook:
+        from operators.hooks.kubernetes import FleetKubernetesHook
+
         return FleetKubernetesHook(
             self.cluster,
             alibaba_cloud_conn_id=self.alibaba_cloud_conn_id,
