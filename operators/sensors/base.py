@@ -1,0 +1,62 @@
+"""What every Yunfleet sensor shares: the waiting knobs and the hand-over to a trigger."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from operators.defaults import DEFAULT_DEFERRABLE
+
+if TYPE_CHECKING:
+    from operators.triggers.base import YunfleetWaiterTrigger
+
+
+class YunfleetBaseSensor(BaseSensorOperator):
+    """A sensor that pokes in the worker or, when ``deferrable``, hands the wait to its trigger.
+
+    :param alibaba_cloud_conn_id: the ``alibaba_cloud`` connection (default ``alibaba_cloud_default``).
+    :param deferrable: wait in the triggerer (:meth:`trigger`) instead of poking in the worker.
+    :param poll_interval: seconds between checks (also the poke interval).
+    :param max_attempts: checks before a deferred wait gives up; ``poll_interval * max_attempts``
+        is also the poke-mode ``timeout`` unless one is given.
+    :param fail_without_retry: a deferred wait that ends in failure or timeout fails the task
+        without Airflow retries (``AirflowFailException``).
+    """
+
+    def __init__(
+        self,
+        *,
+        alibaba_cloud_conn_id: str = "alibaba_cloud_default",
+        deferrable: bool = DEFAULT_DEFERRABLE,
+        poll_interval: float = 5.0,
+        max_attempts: int = 120,
+        fail_without_retry: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("poke_interval", poll_interval)
+        kwargs.setdefault("timeout", timedelta(seconds=poll_interval * max_attempts))
+        super().__init__(**kwargs)
+        self.alibaba_cloud_conn_id = alibaba_cloud_conn_id
+        self.deferrable = deferrable
+        self.poll_interval = poll_interval
+        self.max_attempts = max_attempts
+        self.fail_without_retry = fail_without_retry
+
+    def trigger(self) -> YunfleetWaiterTrigger:
+        """The trigger that runs this sensor's wait in the triggerer."""
+        raise NotImplementedError
+
+    def execute(self, context: Any) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        self.defer(trigger=self.trigger(), method_name="execute_complete")
+
+    def check_event(self, event: dict[str, Any], what: str) -> None:
+        """Raise unless the trigger's event is a success; ``what`` says what was not reached."""
+        if event.get("status") == "success":
+            return
+        error = AirflowFailException if self.fail_without_retry else AirflowException
+        raise error(f"{what}: {event.get('message')}")
