@@ -43,18 +43,22 @@ class YunfleetWaiterTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.max_attempts = int(max_attempts)
 
+    #: the constructor arguments a subclass serializes (with ``poll_interval`` and ``max_attempts``);
+    #: empty: the generic form (product, waiter name, waiter and hook arguments)
+    serialized_fields: tuple[str, ...] = ()
+
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
+        if self.serialized_fields:
+            kwargs = {name: getattr(self, name) for name in self.serialized_fields}
+        else:
+            kwargs = {
                 "product": self.product,
                 "waiter_name": self.waiter_name,
                 "waiter_args": self.waiter_args,
                 "hook_params": self.hook_params,
-                "poll_interval": self.poll_interval,
-                "max_attempts": self.max_attempts,
-            },
-        )
+            }
+        kwargs.update(poll_interval=self.poll_interval, max_attempts=self.max_attempts)
+        return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
     def hook(self) -> Any:
         """Build the hook (imports included); call it off the event loop."""

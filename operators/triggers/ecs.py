@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from operators.triggers.base import YunfleetWaiterTrigger
 
 
 class EcsInstancesRunningTrigger(YunfleetWaiterTrigger):
     """Fire when every instance is Running (failure if one stops or is stopping)."""
+
+    serialized_fields = ("instance_ids", "alibaba_cloud_conn_id", "region_id")
 
     def __init__(
         self,
@@ -31,15 +32,3 @@ class EcsInstancesRunningTrigger(YunfleetWaiterTrigger):
         self.instance_ids = list(instance_ids)
         self.alibaba_cloud_conn_id = alibaba_cloud_conn_id
         self.region_id = region_id
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "instance_ids": self.instance_ids,
-                "alibaba_cloud_conn_id": self.alibaba_cloud_conn_id,
-                "region_id": self.region_id,
-                "poll_interval": self.poll_interval,
-                "max_attempts": self.max_attempts,
-            },
-        )

@@ -7,16 +7,41 @@ from typing import Any
 from operators.triggers.base import YunfleetWaiterTrigger
 
 
-def _hook_params(cluster: str, alibaba_cloud_conn_id: str, yunfleet_db_conn_id: str) -> dict[str, Any]:
-    return {
-        "cluster": cluster,
-        "alibaba_cloud_conn_id": alibaba_cloud_conn_id,
-        "yunfleet_db_conn_id": yunfleet_db_conn_id,
-    }
+class _ClusterTrigger(YunfleetWaiterTrigger):
+    """A ``kubernetes`` waiter on one registered cluster."""
+
+    def __init__(
+        self,
+        *,
+        waiter_name: str,
+        waiter_args: dict[str, Any],
+        cluster: str,
+        alibaba_cloud_conn_id: str,
+        yunfleet_db_conn_id: str,
+        poll_interval: float,
+        max_attempts: int,
+    ) -> None:
+        super().__init__(
+            product="kubernetes",
+            waiter_name=waiter_name,
+            waiter_args=waiter_args,
+            hook_params={
+                "cluster": cluster,
+                "alibaba_cloud_conn_id": alibaba_cloud_conn_id,
+                "yunfleet_db_conn_id": yunfleet_db_conn_id,
+            },
+            poll_interval=poll_interval,
+            max_attempts=max_attempts,
+        )
+        self.cluster = cluster
+        self.alibaba_cloud_conn_id = alibaba_cloud_conn_id
+        self.yunfleet_db_conn_id = yunfleet_db_conn_id
 
 
-class KubernetesApiServerReadyTrigger(YunfleetWaiterTrigger):
+class KubernetesApiServerReadyTrigger(_ClusterTrigger):
     """Fire when the cluster's API server answers ``/readyz`` with 200."""
+
+    serialized_fields = ("cluster", "alibaba_cloud_conn_id", "yunfleet_db_conn_id")
 
     def __init__(
         self,
@@ -28,32 +53,20 @@ class KubernetesApiServerReadyTrigger(YunfleetWaiterTrigger):
         max_attempts: int = 120,
     ) -> None:
         super().__init__(
-            product="kubernetes",
             waiter_name="api_server_ready",
             waiter_args={},
-            hook_params=_hook_params(cluster, alibaba_cloud_conn_id, yunfleet_db_conn_id),
+            cluster=cluster,
+            alibaba_cloud_conn_id=alibaba_cloud_conn_id,
+            yunfleet_db_conn_id=yunfleet_db_conn_id,
             poll_interval=poll_interval,
             max_attempts=max_attempts,
         )
-        self.cluster = cluster
-        self.alibaba_cloud_conn_id = alibaba_cloud_conn_id
-        self.yunfleet_db_conn_id = yunfleet_db_conn_id
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "cluster": self.cluster,
-                "alibaba_cloud_conn_id": self.alibaba_cloud_conn_id,
-                "yunfleet_db_conn_id": self.yunfleet_db_conn_id,
-                "poll_interval": self.poll_interval,
-                "max_attempts": self.max_attempts,
-            },
-        )
 
 
-class KubernetesNodesReadyTrigger(YunfleetWaiterTrigger):
+class KubernetesNodesReadyTrigger(_ClusterTrigger):
     """Fire when at least ``count`` nodes (matching ``label_selector``) are Ready."""
+
+    serialized_fields = ("cluster", "count", "label_selector", "alibaba_cloud_conn_id", "yunfleet_db_conn_id")
 
     def __init__(
         self,
@@ -67,29 +80,13 @@ class KubernetesNodesReadyTrigger(YunfleetWaiterTrigger):
         max_attempts: int = 120,
     ) -> None:
         super().__init__(
-            product="kubernetes",
             waiter_name="nodes_ready",
             waiter_args={"count": int(count), "label_selector": label_selector},
-            hook_params=_hook_params(cluster, alibaba_cloud_conn_id, yunfleet_db_conn_id),
+            cluster=cluster,
+            alibaba_cloud_conn_id=alibaba_cloud_conn_id,
+            yunfleet_db_conn_id=yunfleet_db_conn_id,
             poll_interval=poll_interval,
             max_attempts=max_attempts,
         )
-        self.cluster = cluster
         self.count = int(count)
         self.label_selector = label_selector
-        self.alibaba_cloud_conn_id = alibaba_cloud_conn_id
-        self.yunfleet_db_conn_id = yunfleet_db_conn_id
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "cluster": self.cluster,
-                "count": self.count,
-                "label_selector": self.label_selector,
-                "alibaba_cloud_conn_id": self.alibaba_cloud_conn_id,
-                "yunfleet_db_conn_id": self.yunfleet_db_conn_id,
-                "poll_interval": self.poll_interval,
-                "max_attempts": self.max_attempts,
-            },
-        )
