@@ -39,7 +39,13 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the registry schema to ``revision`` (idempotent)."""
+    """Upgrade the registry schema to ``revision`` (idempotent).
+
+    A schema already at head is left alone without starting Alembic: every task that opens the
+    registry calls this, and the common case must cost one version read, not a migration run.
+    """
+    if revision == "head" and current_revision(engine) == head_revision(engine):
+        return
     cfg = alembic_config(engine)
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
