@@ -12,23 +12,13 @@ Safe to re-run after a partial failure: each step finds what is left and deletes
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, task
+from airflow.sdk import dag, task
 
-from include.provisioning.naming import CLUSTERS_ASSET_NAME, CLUSTERS_ASSET_URI
-from include.provisioning.params import ParamSpec, decommission_param_specs
-
-CLUSTERS = Asset(name=CLUSTERS_ASSET_NAME, uri=CLUSTERS_ASSET_URI)
-
-
-def as_param(spec: ParamSpec) -> Param:
-    schema = {k: v for k, v in spec.schema.items() if k != "description"}
-    if spec.required:
-        return Param(description=spec.description, **schema)
-    return Param(spec.default, description=spec.description, **schema)
+from include.provisioning.params import decommission_param_specs
+from yunfleet.dag_common import CLOUD_RETRIES, CLUSTERS, as_param
 
 
 @dag(
@@ -39,13 +29,7 @@ def as_param(spec: ParamSpec) -> Param:
     max_active_runs=8,
     tags=["yunfleet", "provisioning", "mutating"],
     doc_md=__doc__,
-    default_args={
-        "owner": "platform",
-        "retries": 3,
-        "retry_delay": timedelta(seconds=10),
-        "retry_exponential_backoff": 2.0,
-        "max_retry_delay": timedelta(minutes=2),
-    },
+    default_args={"owner": "platform", **CLOUD_RETRIES},
     params={name: as_param(spec) for name, spec in decommission_param_specs().items()},
 )
 def decommission_cluster() -> None:

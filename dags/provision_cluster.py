@@ -24,83 +24,23 @@ Re-running a request that succeeded makes no mutating call. See docs/provisionin
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import Asset, BaseOperator, Param, dag, task
+from airflow.sdk import dag, task
 
-from include.provisioning.naming import CLUSTERS_ASSET_NAME, CLUSTERS_ASSET_URI
-from include.provisioning.params import ParamSpec, provision_param_specs
+from include.provisioning.params import provision_param_specs
+from operators.sensors.kubernetes import KubernetesApiServerReadySensor, KubernetesNodesReadySensor
+from yunfleet.dag_common import CLOUD_RETRIES, CLUSTERS, as_param
 
-CLUSTERS = Asset(name=CLUSTERS_ASSET_NAME, uri=CLUSTERS_ASSET_URI)
-
-CLOUD_RETRIES = {
-    "retries": 3,
-    "retry_delay": timedelta(seconds=10),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(minutes=2),
+# The cluster waits run in the triggerer (the sensors import their hook only when they poke), poll
+# every 3 s for up to 200 checks, and a wait that fails or times out fails the task without retries.
+CLUSTER_WAIT: dict[str, Any] = {
+    "deferrable": True,
+    "poll_interval": 3.0,
+    "max_attempts": 200,
+    "fail_without_retry": True,
 }
-
-
-def as_param(spec: ParamSpec) -> Param:
-    schema = {k: v for k, v in spec.schema.items() if k != "description"}
-    if spec.required:
-        return Param(description=spec.description, **schema)
-    return Param(spec.default, description=spec.description, **schema)
-
-
-class ClusterWaitOperator(BaseOperator):
-    """Defer until the cluster's API server is ready, or until ``count`` nodes are Ready.
-
-    The trigger runs in the triggerer; its import waits until the task runs, so the DAG file
-    stays light.
-    """
-
-    template_fields = ("cluster", "count")
-    ui_color = "#c6e2ff"
-
-    def __init__(
-        self,
-        *,
-        cluster: str,
-        what: str,
-        count: Any = None,
-        poll_interval: float = 3.0,
-        max_attempts: int = 200,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.cluster, self.what, self.count = cluster, what, count
-        self.poll_interval, self.max_attempts = poll_interval, max_attempts
-
-    def execute(self, context: Any) -> None:
-        from operators.triggers.kubernetes import (
-            KubernetesApiServerReadyTrigger,
-            KubernetesNodesReadyTrigger,
-        )
-
-        common = {
-            "cluster": self.cluster,
-            "poll_interval": self.poll_interval,
-            "max_attempts": self.max_attempts,
-        }
-        if self.what == "api_server":
-            trigger: Any = KubernetesApiServerReadyTrigger(**common)
-        else:
-            trigger = KubernetesNodesReadyTrigger(count=int(self.count), **common)
-        self.defer(trigger=trigger, method_name="execute_complete")
-
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        if event.get("status") != "success":
-            waited = int(self.poll_interval * self.max_attempts)
-            target = "the API server" if self.what == "api_server" else f"{self.count} Ready nodes"
-            raise AirflowFailException(
-                f"{self.cluster}: gave up waiting for {target} after about {waited}s: {event.get('message')}"
-            )
-        return event.get("result")
 
 
 @dag(
@@ -213,24 +153,21 @@ def provision_cluster() -> None:
     cp = control_plane(validated, sg)
     lb = apiserver_lb(validated, cp)
     dns = api_dns(validated, lb)
-    wait_api = ClusterWaitOperator(
-        task_id="wait_api_server",
-        cluster="{{ params.cluster_name }}",
-        what="api_server",
-        pool="kubernetes_api",
+    wait_api = KubernetesApiServerReadySensor(
+        task_id="wait_api_server", cluster="{{ params.cluster_name }}", pool="kubernetes_api", **CLUSTER_WAIT
     )
     workers = worker_pool.partial(validated=validated, sg=sg).expand(
         item=pool_batches(validated["worker_batches"])
     )
     # No XComArg for the count: a pool-less cluster maps no worker task (skipped), and the
     # trigger rule below must then see only wait_api_server and the workers upstream.
-    wait_nodes = ClusterWaitOperator(
+    wait_nodes = KubernetesNodesReadySensor(
         task_id="wait_nodes",
         cluster="{{ params.cluster_name }}",
-        what="nodes",
         count="{{ ti.xcom_pull(task_ids='validate', key='node_count') }}",
         pool="kubernetes_api",
         trigger_rule="none_failed_min_one_success",
+        **CLUSTER_WAIT,
     )
     registered = register(validated)
     dns >> wait_api >> workers
