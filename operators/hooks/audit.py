@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from include.audit import AuditRecord, Redactor
+from include.errors import CloudError
 from operators.hooks.idempotency import TaskIdentity
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class AuditSink(Protocol):
@@ -103,3 +106,34 @@ class AuditRecorder:
             actor=self.context.actor,
         )
         self.sink.write(row)
+
+
+def audited_call(
+    recorder: Callable[[], AuditRecorder],
+    call: Callable[[], T],
+    *,
+    product: str,
+    action: str,
+    request: Mapping[str, Any] | None = None,
+    target: str | None = None,
+    cluster: str | None = None,
+    request_id_of: Callable[[T], str | None] | None = None,
+) -> T:
+    """Run one mutating call (retries included) and write its one audit row afterwards: ``ok``
+    with the cloud request id (``request_id_of(result)``), or ``error`` with the final error's
+    code and request id. ``recorder`` is asked for only when the row is written."""
+    where: dict[str, Any] = {
+        "product": product,
+        "action": action,
+        "request": request,
+        "target": target,
+        "cluster": cluster,
+    }
+    try:
+        result = call()
+    except CloudError as err:
+        recorder().record(**where, outcome="error", error_code=err.code, cloud_request_id=err.request_id)
+        raise
+    request_id = request_id_of(result) if request_id_of is not None else None
+    recorder().record(**where, outcome="ok", cloud_request_id=request_id)
+    return result

@@ -18,7 +18,7 @@ from typing import Any
 
 from include.audit import Redactor
 from include.errors import CloudError, ConfigurationError, translate_sdk_error
-from operators.hooks.audit import AuditContext, AuditRecorder, AuditSink
+from operators.hooks.audit import AuditContext, AuditRecorder, AuditSink, audited_call
 from operators.hooks.connection_config import (
     PRODUCTS,
     AlibabaCloudConnectionConfig,
@@ -300,33 +300,23 @@ class AlibabaCloudBaseHook(BaseHook):
                 ) from exc
 
         log.info("%s %s %s", product, action, target or "")
-        try:
+
+        def call() -> dict[str, Any]:
             response = (policy or self.retry_policy).call(once)
-        except CloudError as err:
-            if mutating:
-                self.audit.record(
-                    product=product,
-                    action=action,
-                    outcome="error",
-                    request=request_map,
-                    target=target,
-                    cluster=cluster,
-                    error_code=err.code,
-                    cloud_request_id=err.request_id,
-                )
-            raise
-        body: dict[str, Any] = response.body.to_map() if response.body is not None else {}
-        if mutating:
-            self.audit.record(
-                product=product,
-                action=action,
-                outcome="ok",
-                request=request_map,
-                target=target,
-                cluster=cluster,
-                cloud_request_id=body.get("RequestId"),
-            )
-        return body
+            return response.body.to_map() if response.body is not None else {}
+
+        if not mutating:
+            return call()
+        return audited_call(
+            lambda: self.audit,
+            call,
+            product=product,
+            action=action,
+            request=request_map,
+            target=target,
+            cluster=cluster,
+            request_id_of=lambda body: body.get("RequestId"),
+        )
 
     def wait_for(
         self,

@@ -24,11 +24,8 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.utils import parse_quantity
 
 from include.audit import Redactor
-from include.errors import (
-    CloudError,
-    ConfigurationError,
-)
-from operators.hooks.audit import AuditContext, AuditRecorder, AuditSink
+from include.errors import ConfigurationError
+from operators.hooks.audit import AuditContext, AuditRecorder, AuditSink, audited_call
 from operators.hooks.connection_config import AlibabaCloudConnectionConfig
 from operators.hooks.kubernetes_errors import PRODUCT, DrainTimeoutError, translate_api_exception
 from operators.hooks.kubernetes_models import NodeInfo, PodInfo
@@ -178,16 +175,19 @@ class FleetKubernetesHook(NodeMaintenanceMixin, KubernetesHook):
             sink=sink, context=self._audit_context or AuditContext.current(), redactor=redactor
         )
 
-    def _read(self, action: str, fn: Callable[[], T]) -> T:
+    def _call(self, action: str, fn: Callable[[], T], *, mutating: bool) -> T:
+        """``fn()`` under the retry policy, API and transport errors translated to ``CloudError``."""
+
         def once() -> T:
             try:
                 return fn()
-            except ApiException as exc:
-                raise translate_api_exception(exc, action, mutating=False) from exc
-            except (OSError, ValueError, urllib3.exceptions.HTTPError) as exc:
-                raise translate_api_exception(exc, action, mutating=False) from exc
+            except (ApiException, OSError, ValueError, urllib3.exceptions.HTTPError) as exc:
+                raise translate_api_exception(exc, action, mutating=mutating) from exc
 
         return self.retry_policy.call(once)
+
+    def _read(self, action: str, fn: Callable[[], T]) -> T:
+        return self._call(action, fn, mutating=False)
 
     def _mutate(self, action: str, target: str, request: Mapping[str, Any], fn: Callable[[], T]) -> T | None:
         if self.dry_run:
@@ -200,32 +200,15 @@ class FleetKubernetesHook(NodeMaintenanceMixin, KubernetesHook):
                 cluster=self.cluster,
             )
             return None
-
-        def once() -> T:
-            try:
-                return fn()
-            except ApiException as exc:
-                raise translate_api_exception(exc, action, mutating=True) from exc
-            except (OSError, ValueError, urllib3.exceptions.HTTPError) as exc:
-                raise translate_api_exception(exc, action, mutating=True) from exc
-
-        try:
-            result = self.retry_policy.call(once)
-        except CloudError as err:
-            self.audit.record(
-                product=PRODUCT,
-                action=action,
-                outcome="error",
-                request=request,
-                target=target,
-                cluster=self.cluster,
-                error_code=err.code,
-            )
-            raise
-        self.audit.record(
-            product=PRODUCT, action=action, outcome="ok", request=request, target=target, cluster=self.cluster
+        return audited_call(
+            lambda: self.audit,
+            lambda: self._call(action, fn, mutating=True),
+            product=PRODUCT,
+            action=action,
+            request=request,
+            target=target,
+            cluster=self.cluster,
         )
-        return result
 
     # reads --------------------------------------------------------------------------------
 
