@@ -257,10 +257,31 @@ def security_group(context: Mapping[str, Any], validated: dict[str, Any]) -> dic
     return result
 
 
+def _instance_inputs(
+    request: ProvisionRequest, validated: dict[str, Any], sg: dict[str, Any]
+) -> dict[str, Any]:
+    """What every instance batch (control plane or workers) is created from, besides its plan."""
+    from include.provisioning.apply import load_credentials
+
+    return {
+        "creds": load_credentials(registry_hook().registry, request.cluster_name),
+        "domain": validated["domain"],
+        "vswitches": validated["network"]["vswitches"],
+        "security_group_id": sg["security_group_id"],
+        "image_id": validated["image_id"],
+    }
+
+
+def _wait_running(ecs: Any, result: Mapping[str, Any]) -> None:
+    ecs.wait_for(
+        "instances_running", instance_ids=result["instance_ids"], poll_interval=2.0, max_attempts=150
+    )
+
+
 def control_plane(
     context: Mapping[str, Any], validated: dict[str, Any], sg: dict[str, Any]
 ) -> dict[str, Any]:
-    from include.provisioning.apply import ensure_control_plane, load_credentials
+    from include.provisioning.apply import ensure_control_plane
     from operators.hooks.ecs import InstanceSpec
 
     request = request_of(context)
@@ -270,15 +291,9 @@ def control_plane(
         InstanceSpec,
         request=request,
         plan=ProvisionPlan.from_json(validated["plan"]),
-        creds=load_credentials(registry_hook().registry, request.cluster_name),
-        domain=validated["domain"],
-        vswitches=validated["network"]["vswitches"],
-        security_group_id=sg["security_group_id"],
-        image_id=validated["image_id"],
+        **_instance_inputs(request, validated, sg),
     )
-    ecs.wait_for(
-        "instances_running", instance_ids=result["instance_ids"], poll_interval=2.0, max_attempts=150
-    )
+    _wait_running(ecs, result)
     log.info("control plane: %s (created %s)", result["instance_ids"], result["created_ids"])
     return result
 
@@ -346,7 +361,7 @@ def api_dns(context: Mapping[str, Any], validated: dict[str, Any], lb: dict[str,
 def worker_batch(
     context: Mapping[str, Any], validated: dict[str, Any], sg: dict[str, Any], item: dict[str, Any]
 ) -> dict[str, Any]:
-    from include.provisioning.apply import ensure_batch, load_credentials
+    from include.provisioning.apply import ensure_batch
     from operators.hooks.ecs import InstanceSpec
 
     request = request_of(context)
@@ -358,15 +373,9 @@ def worker_batch(
         request=request,
         item=planned,
         count=planned.count,
-        creds=load_credentials(registry_hook().registry, request.cluster_name),
-        domain=validated["domain"],
-        vswitches=validated["network"]["vswitches"],
-        security_group_id=sg["security_group_id"],
-        image_id=validated["image_id"],
+        **_instance_inputs(request, validated, sg),
     )
-    ecs.wait_for(
-        "instances_running", instance_ids=result["instance_ids"], poll_interval=2.0, max_attempts=150
-    )
+    _wait_running(ecs, result)
     return {"key": planned.key, "node_pool": planned.node_pool, "zone": planned.zone, **result}
 
 
