@@ -412,8 +412,34 @@ def list_tag_resources(world: World, p: Params) -> dict[str, Any]:
     return {"NextToken": next_token, "TagResources": {"TagResource": page}}
 
 
+#: Account attributes the sandbox answers: the pay-as-you-go vCPU quota and what running instances use.
+ACCOUNT_ATTRIBUTES = ("max-postpaid-instance-vcpu-count", "used-postpaid-instance-vcpu-count")
+
+
+def describe_account_attributes(world: World, p: Params) -> dict[str, Any]:
+    names = p.list("AttributeName", limit=8) or list(ACCOUNT_ATTRIBUTES)
+    unknown = [name for name in names if name not in ACCOUNT_ATTRIBUTES]
+    if unknown:
+        raise InvalidParameter("AttributeName", f"Unsupported attribute {unknown[0]!r}.")
+    values = {
+        "max-postpaid-instance-vcpu-count": world.ecs.vcpu_quota,
+        "used-postpaid-instance-vcpu-count": world.ecs.used_vcpus(),
+    }
+    items = [
+        {
+            "AttributeName": name,
+            "AttributeValues": {
+                "ValueItem": [{"Value": str(values[name]), "Count": 1, "InstanceChargeType": "PostPaid"}]
+            },
+        }
+        for name in names
+    ]
+    return {"AccountAttributeItems": {"AccountAttributeItem": items}}
+
+
 REGION_ACTIONS = {
     "DescribeRegions": describe_regions,
+    "DescribeAccountAttributes": describe_account_attributes,
     "DescribeZones": describe_zones,
     "DescribeAvailableResource": describe_available_resource,
     "DescribeInstanceTypes": describe_instance_types,

@@ -14,6 +14,7 @@ from tests.fixtures.provisioning import (
     all_calls,
     cluster_conf,
     decommission,
+    mutating_calls,
     provision,
     registry_rows,
     run_report,
@@ -95,6 +96,35 @@ def test_stock_running_out_halfway_fails_clearly_then_converges(platform: Any) -
     assert workers == ["cn-hangzhou-h", "cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-i"]
     assert decommission(platform, "zeta", "OPS-6002") == "success"
     assert tagged_inventory(sandbox, "zeta") == {"instances": [], "load_balancers": [], "security_groups": []}
+
+
+def _used_vcpus(sandbox: Any) -> int:
+    from alibabacloud_ecs20140526 import models as ecs_models
+
+    body = sandbox.ecs_client().describe_account_attributes(
+        ecs_models.DescribeAccountAttributesRequest(
+            region_id="cn-hangzhou", attribute_name=["used-postpaid-instance-vcpu-count"]
+        )
+    ).body
+    (item,) = body.account_attribute_items.account_attribute_item
+    return int(item.attribute_values.value_item[0].value)
+
+
+def test_vcpu_quota_too_small_fails_validation_before_any_change(platform: Any) -> None:
+    sandbox = platform.sandbox
+    # One free vCPU: the small cluster needs 3 instances of 2 vCPUs each.
+    sandbox.set_vcpu_quota(_used_vcpus(sandbox) + 1)
+    since = sandbox.calls()["next"]
+    try:
+        run_id, state = provision(platform, cluster_conf("theta", "OPS-7000", small=True))
+    finally:
+        sandbox.set_vcpu_quota(4000)
+    assert state == "failed"
+    explanation = platform.explain("provision_cluster", run_id)
+    assert "quota:" in explanation and "vCPUs needed" in explanation, explanation
+    assert mutating_calls(sandbox, since) == []
+    nothing: dict[str, list[Any]] = {"instances": [], "load_balancers": [], "security_groups": []}
+    assert tagged_inventory(sandbox, "theta") == nothing
 
 
 class _Receiver(BaseHTTPRequestHandler):

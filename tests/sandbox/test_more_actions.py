@@ -104,3 +104,29 @@ def test_domain_info_and_delete_sub_domain_records(clean_sandbox):
         dns_models.DescribeDomainRecordsRequest(domain_name=DOMAIN)
     ).body
     assert [r.type for r in remaining.domain_records.record] == ["TXT"]
+
+
+def _account_attributes(sandbox, names=None) -> dict[str, int]:
+    body = sandbox.ecs_client().describe_account_attributes(
+        ecs_models.DescribeAccountAttributesRequest(region_id=REGION, attribute_name=names)
+    ).body
+    return {
+        item.attribute_name: int(item.attribute_values.value_item[0].value)
+        for item in body.account_attribute_items.account_attribute_item
+    }
+
+
+def test_account_attributes_report_the_vcpu_quota_and_its_use(clean_sandbox):
+    clean_sandbox.set_vcpu_quota(40)
+    assert _account_attributes(clean_sandbox) == {
+        "max-postpaid-instance-vcpu-count": 40,
+        "used-postpaid-instance-vcpu-count": 0,
+    }
+    run_instances(clean_sandbox, amount=3, instance_type="ecs.g7.large")  # 2 vCPUs each
+    used = _account_attributes(clean_sandbox, ["used-postpaid-instance-vcpu-count"])
+    assert used == {"used-postpaid-instance-vcpu-count": 6}
+
+    with pytest.raises(ClientException) as info:
+        _account_attributes(clean_sandbox, ["max-dedicated-hosts"])
+    assert info.value.code == "InvalidParameter"
+    assert info.value.status_code == 400
