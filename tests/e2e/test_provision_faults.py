@@ -101,11 +101,15 @@ def test_stock_running_out_halfway_fails_clearly_then_converges(platform: Any) -
 def _used_vcpus(sandbox: Any) -> int:
     from alibabacloud_ecs20140526 import models as ecs_models
 
-    body = sandbox.ecs_client().describe_account_attributes(
-        ecs_models.DescribeAccountAttributesRequest(
-            region_id="cn-hangzhou", attribute_name=["used-postpaid-instance-vcpu-count"]
+    body = (
+        sandbox.ecs_client()
+        .describe_account_attributes(
+            ecs_models.DescribeAccountAttributesRequest(
+                region_id="cn-hangzhou", attribute_name=["used-postpaid-instance-vcpu-count"]
+            )
         )
-    ).body
+        .body
+    )
     (item,) = body.account_attribute_items.account_attribute_item
     return int(item.attribute_values.value_item[0].value)
 

@@ -107,9 +107,13 @@ def test_domain_info_and_delete_sub_domain_records(clean_sandbox):
 
 
 def _account_attributes(sandbox, names=None) -> dict[str, int]:
-    body = sandbox.ecs_client().describe_account_attributes(
-        ecs_models.DescribeAccountAttributesRequest(region_id=REGION, attribute_name=names)
-    ).body
+    body = (
+        sandbox.ecs_client()
+        .describe_account_attributes(
+            ecs_models.DescribeAccountAttributesRequest(region_id=REGION, attribute_name=names)
+        )
+        .body
+    )
     return {
         item.attribute_name: int(item.attribute_values.value_item[0].value)
         for item in body.account_attribute_items.account_attribute_item
