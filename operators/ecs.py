@@ -9,7 +9,6 @@ from airflow.sdk.exceptions import AirflowException
 
 from include.errors import ConfigurationError
 from operators.base import AlibabaCloudBaseOperator, as_int, yunfleet_template_fields
-from operators.triggers.ecs import EcsInstancesRunningTrigger
 
 if TYPE_CHECKING:
     from operators.hooks.ecs import InstanceSpec
@@ -120,6 +119,8 @@ class EcsEnsureInstancesOperator(AlibabaCloudBaseOperator):
         if not self.wait_for_completion or self.is_dry_run or not result["instance_ids"]:
             return result
         if self.deferrable:
+            from operators.triggers.ecs import EcsInstancesRunningTrigger
+
             self.defer(
                 trigger=EcsInstancesRunningTrigger(
                     instance_ids=result["instance_ids"],

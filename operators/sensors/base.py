@@ -1,4 +1,7 @@
-"""What every Yunfleet sensor shares: the waiting knobs and the hand-over to a trigger."""
+"""What every Yunfleet sensor shares: the waiting knobs and the hand-over to a trigger.
+
+Sensors import their trigger (and ``airflow.triggers``) only when they defer.
+"""
 
 from __future__ import annotations
 

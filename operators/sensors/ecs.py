@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from include.errors import WaiterFailureError
 from operators.sensors.base import YunfleetBaseSensor
-from operators.triggers.ecs import EcsInstancesRunningTrigger
 from operators.waiters import evaluate, load_waiter
 
 if TYPE_CHECKING:
     from operators.hooks.ecs import EcsHook
+    from operators.triggers.ecs import EcsInstancesRunningTrigger
 
 
 class EcsInstancesRunningSensor(YunfleetBaseSensor):
@@ -38,6 +38,8 @@ class EcsInstancesRunningSensor(YunfleetBaseSensor):
         return EcsHook(self.alibaba_cloud_conn_id, region_id=self.region_id)
 
     def trigger(self) -> EcsInstancesRunningTrigger:
+        from operators.triggers.ecs import EcsInstancesRunningTrigger
+
         return EcsInstancesRunningTrigger(
             instance_ids=list(self.instance_ids),
             alibaba_cloud_conn_id=self.alibaba_cloud_conn_id,

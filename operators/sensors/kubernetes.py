@@ -7,10 +7,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from operators.sensors.base import YunfleetBaseSensor
-from operators.triggers.kubernetes import KubernetesApiServerReadyTrigger, KubernetesNodesReadyTrigger
 
 if TYPE_CHECKING:
     from operators.hooks.kubernetes import FleetKubernetesHook
+    from operators.triggers.kubernetes import KubernetesApiServerReadyTrigger, KubernetesNodesReadyTrigger
 
 
 class _ClusterSensor(YunfleetBaseSensor):
@@ -56,6 +56,8 @@ class KubernetesApiServerReadySensor(_ClusterSensor):
     """Wait until the cluster's API server answers ``/readyz``."""
 
     def trigger(self) -> KubernetesApiServerReadyTrigger:
+        from operators.triggers.kubernetes import KubernetesApiServerReadyTrigger
+
         return KubernetesApiServerReadyTrigger(**self.trigger_params())
 
     def waiting_for(self) -> str:
@@ -76,6 +78,8 @@ class KubernetesNodesReadySensor(_ClusterSensor):
         self.label_selector = label_selector
 
     def trigger(self) -> KubernetesNodesReadyTrigger:
+        from operators.triggers.kubernetes import KubernetesNodesReadyTrigger
+
         return KubernetesNodesReadyTrigger(
             count=int(self.count), label_selector=self.label_selector, **self.trigger_params()
         )
