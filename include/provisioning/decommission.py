@@ -92,6 +92,22 @@ def _batches(ids: list[str]) -> Iterable[tuple[str, ...]]:
         yield tuple(ids[start : start + DELETE_BATCH])
 
 
+def _one_per_resource(
+    ours: dict[str, list[ObservedResource]], kind: str, key: str, product: str, action: str, label: str
+) -> list[DecommissionAction]:
+    """One delete action per resource of ``kind``, in id order."""
+    return [
+        DecommissionAction(
+            key=f"{key}/{resource.id}",
+            product=product,
+            action=action,
+            targets=(resource.id,),
+            description=f"{label} {resource.name or resource.id}",
+        )
+        for resource in sorted(ours.get(kind, []), key=lambda r: r.id)
+    ]
+
+
 def plan_decommission(
     cluster: str, observed: Iterable[ObservedResource], registered: bool
 ) -> DecommissionPlan:
@@ -108,26 +124,8 @@ def plan_decommission(
         ours.setdefault(bucket, []).append(resource)
 
     actions: list[DecommissionAction] = []
-    for resource in sorted(ours.get("dns_record", []), key=lambda r: r.id):
-        actions.append(
-            DecommissionAction(
-                key=f"dns/{resource.id}",
-                product="alidns",
-                action="DeleteDomainRecord",
-                targets=(resource.id,),
-                description=f"record {resource.name or resource.id}",
-            )
-        )
-    for resource in sorted(ours.get("load_balancer", []), key=lambda r: r.id):
-        actions.append(
-            DecommissionAction(
-                key=f"slb/{resource.id}",
-                product="slb",
-                action="DeleteLoadBalancer",
-                targets=(resource.id,),
-                description=f"load balancer {resource.name or resource.id}",
-            )
-        )
+    actions += _one_per_resource(ours, "dns_record", "dns", "alidns", "DeleteDomainRecord", "record")
+    actions += _one_per_resource(ours, "load_balancer", "slb", "slb", "DeleteLoadBalancer", "load balancer")
     for bucket in ("worker", "control-plane"):
         ids = sorted(r.id for r in ours.get(bucket, []))
         for number, batch in enumerate(_batches(ids)):
@@ -140,16 +138,9 @@ def plan_decommission(
                     description=f"{len(batch)} {bucket} instance(s)",
                 )
             )
-    for resource in sorted(ours.get("security_group", []), key=lambda r: r.id):
-        actions.append(
-            DecommissionAction(
-                key=f"security-group/{resource.id}",
-                product="ecs",
-                action="DeleteSecurityGroup",
-                targets=(resource.id,),
-                description=f"security group {resource.name or resource.id}",
-            )
-        )
+    actions += _one_per_resource(
+        ours, "security_group", "security-group", "ecs", "DeleteSecurityGroup", "security group"
+    )
     if registered:
         actions.append(
             DecommissionAction(
