@@ -13,7 +13,7 @@ from include.errors import ConfigurationError
 from operators.defaults import DEFAULT_DEFERRABLE
 
 if TYPE_CHECKING:
-    from operators.hooks.audit import AuditContext
+    from operators.utils.audit import AuditContext
 
 
 def as_bool(value: Any, name: str = "dry_run") -> bool:
@@ -48,7 +48,7 @@ def import_class(path: str) -> Any:
 def bind_audit_context(operator: Any, context: Any) -> None:
     """Remember who runs the task (ticket, actor, task identity) for the hook's audit rows and
     drop the cached hook so the next use builds one with that context."""
-    from operators.hooks.audit import AuditContext
+    from operators.utils.audit import AuditContext
 
     operator._audit_context = AuditContext.from_airflow_context(context)
     operator.__dict__.pop("hook", None)

@@ -11,8 +11,8 @@ from airflow.sdk import BaseOperator
 from operators.base import as_bool, as_int, bind_audit_context
 
 if TYPE_CHECKING:
-    from operators.hooks.audit import AuditContext
     from operators.hooks.kubernetes import FleetKubernetesHook
+    from operators.utils.audit import AuditContext
 
 
 class FleetKubernetesBaseOperator(BaseOperator):

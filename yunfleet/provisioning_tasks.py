@@ -224,7 +224,7 @@ def mark_dry_run_done(context: Mapping[str, Any]) -> None:
 
 
 def record_dry_run(cluster: str, actions: list[tuple[str, str, str, dict[str, Any]]]) -> None:
-    from operators.hooks.audit import AuditContext, AuditRecorder
+    from operators.utils.audit import AuditContext, AuditRecorder
 
     recorder = AuditRecorder(sink=registry_hook().audit_store, context=AuditContext.current())
     for product, action, target, request in actions:

@@ -17,15 +17,17 @@ from functools import cached_property
 from typing import Any
 
 from include.audit import Redactor
-from include.errors import CloudError, ConfigurationError, translate_sdk_error
-from operators.hooks.audit import AuditContext, AuditRecorder, AuditSink, audited_call
-from operators.hooks.connection_config import (
+from include.errors import CloudError, ConfigurationError
+from include.loopback import PROXY_VARIABLES as _PROXY_VARS
+from operators.utils.audit import AuditContext, AuditRecorder, AuditSink, audited_call
+from operators.utils.connection_config import (
     PRODUCTS,
     AlibabaCloudConnectionConfig,
     is_loopback_endpoint,
 )
-from operators.hooks.idempotency import derive_client_token
-from operators.hooks.retry import RetryPolicy
+from operators.utils.errors import translate_sdk_error
+from operators.utils.idempotency import derive_client_token
+from operators.utils.retry import RetryPolicy
 
 try:
     from airflow.sdk import BaseHook
@@ -33,7 +35,6 @@ except ImportError:  # pragma: no cover - Airflow < 3
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
 
 log = logging.getLogger(__name__)
-_PROXY_VARS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
 _PROXY_LOCK = threading.Lock()
 _CONN_EXTRA_PREFIX = "extra__alibaba_cloud__"
 

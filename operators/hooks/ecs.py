@@ -10,7 +10,7 @@ from typing import Any
 from include.errors import ConfigurationError
 from operators.hooks.base_alibaba import AlibabaCloudBaseHook
 from operators.hooks.ecs_security_groups import SecurityGroupMixin, SecurityRule
-from operators.hooks.tags import ROLES, TAG_CLUSTER, TAG_NODE_POOL, TAG_ROLE, tags_of, tags_param
+from operators.utils.tags import ROLES, TAG_CLUSTER, TAG_NODE_POOL, TAG_ROLE, tags_of, tags_param
 
 __all__ = [
     "ROLES",

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from include.errors import ResourceNotFoundError
-from operators.hooks.tags import TAG_CLUSTER, tags_param
+from operators.utils.tags import TAG_CLUSTER, tags_param
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,12 @@ from kubernetes.utils import parse_quantity
 
 from include.audit import Redactor
 from include.errors import ConfigurationError
-from operators.hooks.audit import AuditContext, AuditRecorder, AuditSink, audited_call
-from operators.hooks.connection_config import AlibabaCloudConnectionConfig
-from operators.hooks.kubernetes_errors import PRODUCT, DrainTimeoutError, translate_api_exception
-from operators.hooks.kubernetes_models import NodeInfo, PodInfo
 from operators.hooks.kubernetes_nodes import NodeMaintenanceMixin
-from operators.hooks.retry import RetryPolicy
+from operators.utils.audit import AuditContext, AuditRecorder, AuditSink, audited_call
+from operators.utils.connection_config import AlibabaCloudConnectionConfig
+from operators.utils.kubernetes_errors import PRODUCT, DrainTimeoutError, translate_api_exception
+from operators.utils.kubernetes_models import NodeInfo, PodInfo
+from operators.utils.retry import RetryPolicy
 
 __all__ = ["DrainTimeoutError", "FleetKubernetesHook", "translate_api_exception"]
 T = TypeVar("T")

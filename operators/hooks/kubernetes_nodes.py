@@ -8,8 +8,8 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from operators.hooks.kubernetes_errors import PRODUCT, DrainTimeoutError, translate_api_exception
-from operators.hooks.kubernetes_models import PodInfo
+from operators.utils.kubernetes_errors import PRODUCT, DrainTimeoutError, translate_api_exception
+from operators.utils.kubernetes_models import PodInfo
 
 
 class NodeMaintenanceMixin:

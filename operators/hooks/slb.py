@@ -9,7 +9,7 @@ from typing import Any
 
 from include.errors import ConfigurationError, PermanentCloudError, ResourceNotFoundError
 from operators.hooks.base_alibaba import AlibabaCloudBaseHook
-from operators.hooks.tags import TAG_CLUSTER, TAG_ROLE, tags_of
+from operators.utils.tags import TAG_CLUSTER, TAG_ROLE, tags_of
 
 BACKENDS_PER_CALL = 20
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from include.errors import ConfigurationError
-from operators.hooks.connection_config import AlibabaCloudConnectionConfig, is_loopback_endpoint
 from operators.hooks.ecs import EcsHook
+from operators.utils.connection_config import AlibabaCloudConnectionConfig, is_loopback_endpoint
 
 EXTRA = {
     "region_id": "cn-shanghai",

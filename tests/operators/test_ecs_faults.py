@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from operators.hooks.ecs import EcsHook
-from operators.hooks.retry import RetryPolicy
+from operators.utils.retry import RetryPolicy
 from tests.fixtures.building_blocks import FAST_RETRY
 from tests.operators.test_ecs_hook import live_instances, make_hook, security_group, spec
 
@@ -77,10 +77,10 @@ CHILD = r"""
 import json, os, sys
 from include.audit import AuditStore
 from include.registry import create_registry_engine
-from operators.hooks.audit import AuditContext
+from operators.utils.audit import AuditContext
 from operators.hooks.ecs import EcsHook, InstanceSpec
-from operators.hooks.idempotency import TaskIdentity
-from operators.hooks.retry import RetryPolicy
+from operators.utils.idempotency import TaskIdentity
+from operators.utils.retry import RetryPolicy
 args = json.loads(sys.argv[1])
 hook = EcsHook(
     audit_sink=AuditStore(create_registry_engine(args["db"])),
@@ -140,8 +140,8 @@ def test_worker_killed_after_run_instances_then_retry(
             child.wait()
     assert "finished" not in seen
     # The retried task (try 2, same run/task/map index) runs while the first request is still held.
-    from operators.hooks.audit import AuditContext
-    from operators.hooks.idempotency import TaskIdentity
+    from operators.utils.audit import AuditContext
+    from operators.utils.idempotency import TaskIdentity
 
     retry = EcsHook(
         audit_sink=audit_store,

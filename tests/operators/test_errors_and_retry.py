@@ -13,11 +13,10 @@ from include.errors import (
     ResourceNotFoundError,
     ThrottlingError,
     TransientCloudError,
-    classify,
-    translate_sdk_error,
 )
-from operators.hooks.idempotency import TaskIdentity, derive_client_token
-from operators.hooks.retry import RetryPolicy
+from operators.utils.errors import classify, translate_sdk_error
+from operators.utils.idempotency import TaskIdentity, derive_client_token
+from operators.utils.retry import RetryPolicy
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from typing import Any, Protocol, TypeVar
 
 from include.audit import AuditRecord, Redactor
 from include.errors import CloudError
-from operators.hooks.idempotency import TaskIdentity
+from operators.utils.idempotency import TaskIdentity
 
 log = logging.getLogger(__name__)
 
