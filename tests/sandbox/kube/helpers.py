@@ -20,10 +20,10 @@ from alibabacloud_ecs20140526 import models as ecs_models
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+from include.loopback import PROXY_VARIABLES
 from tests.sandbox.helpers import REGION, create_security_group, run_instances
 
 T = TypeVar("T")
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 def render_user_data(
