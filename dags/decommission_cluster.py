@@ -12,108 +12,32 @@ Safe to re-run after a partial failure: each step finds what is left and deletes
 
 from __future__ import annotations
 
-from typing import Any
+from airflow.sdk import dag
 
-import pendulum
-from airflow.sdk import dag, task
-
+from flows import decommission_cluster as steps
+from flows.defaults import CLOUD_RETRIES, START_DATE, params_from
 from include.provisioning.params import decommission_param_specs
-from yunfleet.dag_common import CLOUD_RETRIES, CLUSTERS, as_param
 
 
 @dag(
     dag_id="decommission_cluster",
     schedule=None,
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=8,
     tags=["yunfleet", "provisioning", "mutating"],
     doc_md=__doc__,
     default_args={"owner": "platform", **CLOUD_RETRIES},
-    params={name: as_param(spec) for name, spec in decommission_param_specs().items()},
+    params=params_from(decommission_param_specs()),
 )
 def decommission_cluster() -> None:
-    # Each task imports its step module when it runs: parsing this file stays fast.
-
-    @task(retries=0)
-    def take_lock(**context: Any) -> dict[str, Any]:
-        from yunfleet import decommission_tasks as steps
-        from yunfleet.provisioning_tasks import reporting
-
-        with reporting(context):
-            return steps.take_lock(context)
-
-    @task(pool="alibaba_ecs_api")
-    def inventory(lock: dict[str, Any], **context: Any) -> dict[str, Any]:
-        from yunfleet import decommission_tasks as steps
-        from yunfleet.provisioning_tasks import reporting
-
-        with reporting(context):
-            return steps.inventory(context, lock)
-
-    @task.short_circuit(ignore_downstream_trigger_rules=False, retries=0)
-    def show_plan(inv: dict[str, Any], **context: Any) -> bool:
-        from yunfleet import decommission_tasks as steps
-
-        return steps.show_plan(context, inv)
-
-    @task(pool="alibaba_dns_api")
-    def delete_dns(inv: dict[str, Any], **context: Any) -> dict[str, Any]:
-        from yunfleet import decommission_tasks as steps
-        from yunfleet.provisioning_tasks import reporting
-
-        with reporting(context):
-            return steps.delete_dns(context, inv)
-
-    @task(pool="alibaba_slb_api")
-    def delete_load_balancers(inv: dict[str, Any], **context: Any) -> dict[str, Any]:
-        from yunfleet import decommission_tasks as steps
-        from yunfleet.provisioning_tasks import reporting
-
-        with reporting(context):
-            return steps.delete_load_balancers(context, inv)
-
-    @task(pool="alibaba_ecs_api")
-    def delete_instances(inv: dict[str, Any], **context: Any) -> dict[str, Any]:
-        from yunfleet import decommission_tasks as steps
-        from yunfleet.provisioning_tasks import reporting
-
-        with reporting(context):
-            return steps.delete_instances(context, inv)
-
-    @task(pool="alibaba_ecs_api")
-    def delete_security_groups(inv: dict[str, Any], **context: Any) -> dict[str, Any]:
-        from yunfleet import decommission_tasks as steps
-        from yunfleet.provisioning_tasks import reporting
-
-        with reporting(context):
-            return steps.delete_security_groups(context, inv)
-
-    @task(outlets=[CLUSTERS])
-    def deregister(**context: Any) -> dict[str, Any]:
-        from yunfleet import decommission_tasks as steps
-
-        result = steps.deregister(context)
-        context["outlet_events"][CLUSTERS].extra = {"cluster": result["cluster"], "event": "decommissioned"}
-        return result
-
-    @task(trigger_rule="all_done", retries=0)
-    def finish(**context: Any) -> dict[str, Any]:
-        from yunfleet import decommission_tasks as steps
-        from yunfleet import provisioning_tasks
-
-        return provisioning_tasks.finish(
-            context, "decommission_cluster", steps.ALL_TASKS, steps.APPLY_TASKS, "deregister", None
-        )
-
-    inv = inventory(take_lock())
-    gate = show_plan(inv)
-    dns = delete_dns(inv)
-    gate >> dns
-    lbs = delete_load_balancers(inv)
-    instances = delete_instances(inv)
-    groups = delete_security_groups(inv)
-    dns >> lbs >> instances >> groups >> deregister() >> finish()
+    inv = steps.inventory(steps.take_lock())
+    dns = steps.delete_dns(inv)
+    steps.show_plan(inv) >> dns
+    lbs = steps.delete_load_balancers(inv)
+    instances = steps.delete_instances(inv)
+    groups = steps.delete_security_groups(inv)
+    dns >> lbs >> instances >> groups >> steps.deregister() >> steps.finish()
 
 
 decommission_cluster()

@@ -3,4 +3,6 @@
 pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.platform",
+    "tests.fixtures.airflow_api",
+    "tests.fixtures.flows",
 ]

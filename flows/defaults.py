@@ -1,4 +1,4 @@
-"""What the provisioning DAG files share: the clusters asset, cloud retries, form params.
+"""What every Yunfleet DAG file shares: the start date, the clusters asset, cloud retries, form params.
 
 Imported at DAG parse time, so it imports nothing beyond ``airflow.sdk`` and ``include``.
 """
@@ -8,10 +8,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pendulum
 from airflow.sdk import Asset, Param
 
-from include.provisioning.naming import CLUSTERS_ASSET_NAME, CLUSTERS_ASSET_URI
+from include.fleet.contract import CLUSTERS_ASSET_NAME, CLUSTERS_ASSET_URI
 from include.provisioning.params import ParamSpec
+
+#: static, timezone-aware start date of every Yunfleet DAG (they run from triggers and schedules)
+START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 
 #: the registry's clusters; provisioning and decommissioning emit events on it
 CLUSTERS = Asset(name=CLUSTERS_ASSET_NAME, uri=CLUSTERS_ASSET_URI)
@@ -31,3 +35,8 @@ def as_param(spec: ParamSpec) -> Param:
     if spec.required:
         return Param(description=spec.description, **schema)
     return Param(spec.default, description=spec.description, **schema)
+
+
+def params_from(specs: dict[str, ParamSpec]) -> dict[str, Param]:
+    """The DAG's ``params`` from its parameter specs (one schema for the form, the REST API and the CLI)."""
+    return {name: as_param(spec) for name, spec in specs.items()}

@@ -1,0 +1,336 @@
+"""Tasks of the ``provision_cluster`` DAG: task X is the function X below.
+
+The decisions are made by the pure domain in ``include.provisioning`` (request rules, plan, quality
+gate, user-data); the hooks talk to the cloud and the registry; this module connects them. The
+cluster's secrets are rendered into user-data inside the instance tasks and never travel in XComs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from airflow.sdk import task
+
+from flows import hooks, run
+from flows.defaults import CLUSTERS
+from include.fleet.contract import (
+    API_SERVER_PORT,
+    ROLE_APISERVER_LB,
+    api_fqdn,
+    api_record_owner,
+    api_record_rr,
+)
+from include.provisioning.naming import load_balancer_name, security_group_name
+from include.provisioning.plan import PlannedResource, ProvisionPlan
+from include.provisioning.request import ProvisionRequest
+
+log = logging.getLogger(__name__)
+
+DEFAULT_IMAGE_ID = "ubuntu_22_04_x64_20G_alibase_20240130.vhd"
+
+#: the steps that change the cloud or the registry's secrets; ``finish`` marks the cluster
+#: ``failed`` when one of them ran and the run did not complete
+APPLY_TASKS = ("credentials", "security_group", "control_plane", "apiserver_lb", "api_dns", "worker_pool")
+
+
+def request_of(context: Mapping[str, Any]) -> ProvisionRequest:
+    return ProvisionRequest.from_params(run.params_of(context))
+
+
+# -- lock, validate, plan --------------------------------------------------------------------------
+
+
+@task(retries=0)
+@run.entry
+def take_lock(**context: Any) -> dict[str, Any]:
+    """Cross-param rules, then the per-cluster lock; both before any cloud call."""
+    from include.provisioning.validation import request_errors
+
+    request = request_of(context)
+    errors = request_errors(request)
+    if errors:
+        run.fail("invalid request, nothing was changed: " + "; ".join(errors))
+    spec = {k: v for k, v in request.to_params().items() if k not in ("dry_run", "callback_url")}
+    return run.lock_cluster(
+        context, request.cluster_name, request.region_id, request.ticket_id, "provisioning", spec
+    )
+
+
+@task(pool="alibaba_ecs_api", multiple_outputs=True)
+@run.reported
+def validate(lock: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """Observe the cloud, judge the request, plan, and pass the plan through the GX gate."""
+    from include.provisioning import observe
+    from include.provisioning.apply import security_rules
+    from include.provisioning.lock import LockInfo
+    from include.provisioning.plan import plan_provision
+    from include.provisioning.quality import check_quality
+    from include.provisioning.validation import cloud_errors
+
+    info = LockInfo.from_json(lock)
+    request = request_of(context)
+    ecs, slb = hooks.ecs(request.cluster_name), hooks.slb(request.cluster_name)
+    extra = hooks.cloud_extra()
+    net = observe.network(ecs, request.zones, extra.get("vpc_id"))
+    facts = observe.cloud_facts(
+        ecs,
+        slb,
+        region_id=ecs.conn_config.region_id,
+        cluster=request.cluster_name,
+        wanted_zones=request.zones,
+        instance_types=request.instance_types(),
+        net=net,
+        registered_spec=info.previous_spec,
+        registered_state=info.previous_state,
+    )
+    errors = cloud_errors(request, facts)
+    if errors:
+        run.fail("validation failed, nothing was changed: " + "; ".join(errors))
+    assert net is not None
+    plan = plan_provision(request, generation=info.generation)
+    report = check_quality(request, plan)
+    if not report.success:
+        run.fail("data-quality gate failed, nothing was changed: " + " | ".join(report.failures))
+    log.info("quality gate passed (%d expectations)", report.evaluated)
+    return {
+        "plan": plan.to_json(),
+        "network": net.to_json(),
+        "domain": str(extra["dns_domain"]),
+        "image_id": str(extra.get("image_id") or DEFAULT_IMAGE_ID),
+        "node_count": plan.instance_count(),
+        "worker_batches": [r.to_json() for r in plan.worker_batches()],
+        "rules": security_rules(net.cidr_block),
+    }
+
+
+@task.short_circuit(ignore_downstream_trigger_rules=False, retries=0)
+def show_plan(plan: dict[str, Any], **context: Any) -> bool:
+    """The plan in the log; a dry run records it as ``dry_run`` audit rows and stops here."""
+    planned = ProvisionPlan.from_json(plan)
+    actions = [run.PlannedAction(r.product, r.action, r.key, r.to_json()) for r in planned.resources]
+    return run.show_plan(context, planned.cluster, planned.summary(), actions)
+
+
+# -- apply -----------------------------------------------------------------------------------------
+
+
+@task
+@run.reported
+def credentials(**context: Any) -> dict[str, Any]:
+    """The cluster PKI and bootstrap token, generated once and kept encrypted in the registry."""
+    from include.provisioning.apply import ensure_credentials
+
+    creds = ensure_credentials(hooks.registry().registry, request_of(context).cluster_name)
+    return {"ca_cert_hash": creds.ca_hash}
+
+
+@task(pool="alibaba_ecs_api")
+@run.reported
+def security_group(validated: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """The cluster's security group with its ingress rules (found by tag and name, or created)."""
+    from operators.hooks.ecs import SecurityRule
+
+    cluster = request_of(context).cluster_name
+    result: dict[str, Any] = hooks.ecs(cluster).ensure_security_group(
+        cluster=cluster,
+        name=security_group_name(cluster),
+        vpc_id=validated["network"]["vpc_id"],
+        rules=[SecurityRule(**rule) for rule in validated["rules"]],
+    )
+    return result
+
+
+def _instance_inputs(
+    request: ProvisionRequest, validated: dict[str, Any], sg: dict[str, Any]
+) -> dict[str, Any]:
+    """What every instance batch (control plane or workers) is created from, besides its plan."""
+    from include.provisioning.apply import load_credentials
+
+    return {
+        "creds": load_credentials(hooks.registry().registry, request.cluster_name),
+        "domain": validated["domain"],
+        "vswitches": validated["network"]["vswitches"],
+        "security_group_id": sg["security_group_id"],
+        "image_id": validated["image_id"],
+    }
+
+
+def _wait_running(ecs: Any, result: Mapping[str, Any]) -> None:
+    ecs.wait_for(
+        "instances_running", instance_ids=result["instance_ids"], poll_interval=2.0, max_attempts=150
+    )
+
+
+@task(pool="alibaba_ecs_api")
+@run.reported
+def control_plane(validated: dict[str, Any], sg: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """Control-plane instances in plan order (node 0 runs ``kubeadm init``), waited until Running."""
+    from include.provisioning.apply import ensure_control_plane
+    from operators.hooks.ecs import InstanceSpec
+
+    request = request_of(context)
+    ecs = hooks.ecs(request.cluster_name)
+    result = ensure_control_plane(
+        ecs,
+        InstanceSpec,
+        request=request,
+        plan=ProvisionPlan.from_json(validated["plan"]),
+        **_instance_inputs(request, validated, sg),
+    )
+    _wait_running(ecs, result)
+    log.info("control plane: %s (created %s)", result["instance_ids"], result["created_ids"])
+    return result
+
+
+@task(pool="alibaba_slb_api")
+@run.reported
+def apiserver_lb(validated: dict[str, Any], cp: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """The intranet SLB in front of the API servers: TCP 6443 listener, control-plane backends."""
+    request = request_of(context)
+    slb = hooks.slb(request.cluster_name)
+    zones = request.zones
+    lb = slb.ensure_load_balancer(
+        cluster=request.cluster_name,
+        name=load_balancer_name(request.cluster_name),
+        role=ROLE_APISERVER_LB,
+        address_type="intranet",
+        vswitch_id=validated["network"]["vswitches"][zones[0]],
+        vpc_id=validated["network"]["vpc_id"],
+        master_zone_id=zones[0],
+        slave_zone_id=zones[1] if len(zones) > 1 else None,
+    )
+    lb_id = lb["load_balancer_id"]
+    listener = slb.ensure_tcp_listener(
+        load_balancer_id=lb_id,
+        listener_port=API_SERVER_PORT,
+        backend_port=API_SERVER_PORT,
+        cluster=request.cluster_name,
+    )
+    backends = slb.ensure_backends(
+        lb_id, {i: 100 for i in cp["instance_ids"]}, remove_others=True, cluster=request.cluster_name
+    )
+    address = lb.get("address") or slb.describe_load_balancer(lb_id).address
+    hooks.registry().registry.update_endpoints(request.cluster_name, load_balancer_id=lb_id, address=address)
+    return {"load_balancer_id": lb_id, "address": address, "listener": listener, "backends": backends}
+
+
+@task(pool="alibaba_dns_api")
+@run.reported
+def api_dns(validated: dict[str, Any], lb: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """``api.<cluster>.<domain>`` → the SLB address with a TXT ownership record, claimed in the registry."""
+    from include.fleet.contract import kube_server_url
+
+    request = request_of(context)
+    domain = validated["domain"]
+    rr = api_record_rr(request.cluster_name)
+    owner = api_record_owner(request.cluster_name)
+    summary = hooks.dns(request.cluster_name).reconcile_records(
+        domain=domain, rr=rr, record_type="A", values={lb["address"]: None}, owner=owner, ttl=60
+    )
+    registry = hooks.registry().registry
+    for value, record_id in (summary.get("record_ids") or {}).items():
+        registry.claim_dns(
+            domain=domain,
+            rr=rr,
+            record_type="A",
+            value=value,
+            owner=owner,
+            record_id=record_id,
+            cluster=request.cluster_name,
+        )
+    fqdn = api_fqdn(request.cluster_name, domain)
+    registry.update_endpoints(
+        request.cluster_name, dns_name=fqdn, api_server=kube_server_url(request.cluster_name, domain)
+    )
+    return {"dns_name": fqdn, "changes": summary.get("changes", 0)}
+
+
+@task(retries=0)
+def pool_batches(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One item per node pool and zone: the worker tasks map over these."""
+    return batches
+
+
+@task(pool="alibaba_ecs_api", max_active_tis_per_dagrun=4)
+@run.reported
+def worker_pool(
+    item: dict[str, Any], validated: dict[str, Any], sg: dict[str, Any], **context: Any
+) -> dict[str, Any]:
+    """One node pool's instances in one zone (a mapped task per pool and zone), waited until Running."""
+    from include.provisioning.apply import ensure_batch
+    from operators.hooks.ecs import InstanceSpec
+
+    request = request_of(context)
+    planned = PlannedResource.from_json(item)
+    ecs = hooks.ecs(request.cluster_name)
+    result = ensure_batch(
+        ecs,
+        InstanceSpec,
+        request=request,
+        item=planned,
+        count=planned.count,
+        **_instance_inputs(request, validated, sg),
+    )
+    _wait_running(ecs, result)
+    return {"key": planned.key, "node_pool": planned.node_pool, "zone": planned.zone, **result}
+
+
+@task(outlets=[CLUSTERS])
+@run.reported
+def register(validated: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """Spec, pools and endpoints in the registry; the state becomes ``ready`` when the lock is released."""
+    from include.provisioning.apply import node_pool_rows
+
+    request = request_of(context)
+    registry = hooks.registry().registry
+    record = registry.require_cluster(request.cluster_name)
+    spec = {
+        **{k: v for k, v in request.to_params().items() if k not in ("dry_run", "callback_url")},
+        "generation": record.spec.get("generation"),
+        "lock": record.spec.get("lock"),
+    }
+    registry.upsert_cluster(
+        request.cluster_name,
+        region_id=request.region_id,
+        domain=validated["domain"],
+        spec=spec,
+        ticket_id=request.ticket_id,
+    )
+    for row in node_pool_rows(request):
+        registry.upsert_node_pool(request.cluster_name, row.pop("name"), **row)
+    context["outlet_events"][CLUSTERS].extra = {"cluster": request.cluster_name, "event": "provisioned"}
+    return {"cluster": request.cluster_name, "node_pools": [p.name for p in request.node_pools]}
+
+
+# -- finish ----------------------------------------------------------------------------------------
+
+
+def what_exists(ti: Any) -> list[str]:
+    """Resources the run created or found, from the XComs of the apply steps."""
+    found = []
+    sg = run.pull(ti, "security_group")
+    if sg:
+        found.append(f"security group {sg.get('security_group_id')}")
+    cp = run.pull(ti, "control_plane")
+    if cp:
+        found.append(f"{len(cp.get('instance_ids', []))} control-plane instance(s)")
+    lb = run.pull(ti, "apiserver_lb")
+    if lb:
+        found.append(f"SLB {lb.get('load_balancer_id')} ({lb.get('address')})")
+    dns = run.pull(ti, "api_dns")
+    if dns:
+        found.append(f"DNS {dns.get('dns_name')}")
+    for batch in run.flatten(run.pull(ti, "worker_pool")):
+        found.append(
+            f"pool {batch.get('node_pool')} in {batch.get('zone')}: {len(batch.get('instance_ids', []))}"
+        )
+    return found
+
+
+LIFECYCLE = run.Lifecycle(
+    done_task="register", success_state="ready", apply_tasks=APPLY_TASKS, what_exists=what_exists
+)
+
+finish = run.finish_task(LIFECYCLE)

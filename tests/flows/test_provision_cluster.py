@@ -1,0 +1,105 @@
+"""Task code of ``provision_cluster`` (``flows/provision_cluster.py``) run outside a scheduler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from flows import provision_cluster as steps
+from flows import run
+from tests.fixtures.flows import flow_context, load_dag
+
+CLUSTER = "delta"
+PARAMS = {
+    "cluster_name": CLUSTER,
+    "ticket_id": "OPS-9",
+    "zones": ["cn-hangzhou-h"],
+    "control_plane": {"instance_type": "ecs.g7.large", "count": 1},
+    "node_pools": [
+        {"name": "general", "instance_type": "ecs.g7.large", "min_size": 1, "max_size": 3, "desired_size": 1}
+    ],
+}
+
+
+def _take_lock(params: dict[str, Any], conf: dict[str, Any] | None = None) -> dict[str, Any]:
+    dag = load_dag("provision_cluster")
+    return steps.take_lock.function(**flow_context(dag, "take_lock", params, conf=conf))
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"dryrun": True}, "unknown key 'dryrun'; did you mean 'dry_run'?"),
+        ({"node_pool": []}, "unknown key 'node_pool'; did you mean 'node_pools'?"),
+    ],
+)
+def test_unknown_conf_key_fails_before_the_lock(
+    flow_registry: Any, extra: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(AirflowFailException) as info:
+        _take_lock(PARAMS, conf={**PARAMS, **extra})
+    assert message in str(info.value)
+    assert flow_registry.registry.get_cluster(CLUSTER) is None
+
+
+def test_dry_run_ends_success_and_leaves_no_registration(flow_registry: Any) -> None:
+    params = {**PARAMS, "dry_run": True}
+    lock = _take_lock(params)
+    dag = load_dag("provision_cluster")
+    from include.provisioning.plan import plan_provision
+    from include.provisioning.request import ProvisionRequest
+
+    context = flow_context(dag, "show_plan", params, take_lock=lock)
+    plan = plan_provision(ProvisionRequest.from_params(context["params"]), generation=lock["generation"])
+    assert steps.show_plan.function(plan.to_json(), **context) is False
+    rows = flow_registry.audit_store.list(cluster=CLUSTER)
+    assert len(rows) == len(plan.resources) and {r.outcome for r in rows} == {"dry_run"}
+    finish_ctx = flow_context(dag, "finish", params, take_lock=lock)
+    finish_ctx["ti"].xcoms.update(context["ti"].xcoms)
+    assert run.finish(finish_ctx, steps.LIFECYCLE)["outcome"] == "success"
+    assert flow_registry.registry.get_cluster(CLUSTER) is None  # a first dry run registers nothing
+
+
+def test_finish_reports_errors_of_every_task_of_the_dag_and_what_exists(flow_registry: Any) -> None:
+    lock = _take_lock(PARAMS)
+    dag = load_dag("provision_cluster")
+    context = flow_context(
+        dag,
+        "finish",
+        PARAMS,
+        take_lock=lock,
+        security_group={"security_group_id": "sg-1"},
+        control_plane={"instance_ids": ["i-1"], "created_ids": ["i-1"]},
+        apiserver_lb={"load_balancer_id": "lb-1", "address": "10.0.0.9"},
+    )
+    # errors are read for every task id of the DAG, including ones no list in flows names
+    context["ti"].xcoms[("api_dns", run.ERROR_KEY)] = "ConflictError: api.delta is owned by someone else"
+    context["ti"].xcoms[("wait_api_server", run.ERROR_KEY)] = "never started"
+    with pytest.raises(AirflowFailException) as info:
+        run.finish(context, steps.LIFECYCLE)
+    message = str(info.value)
+    assert "api_dns: ConflictError" in message and "wait_api_server: never started" in message
+    assert "security group sg-1" in message and "SLB lb-1 (10.0.0.9)" in message
+    assert "1 control-plane instance(s)" in message
+    assert flow_registry.registry.require_cluster(CLUSTER).state == "failed"
+
+
+def test_failure_before_any_change_restores_the_previous_state(flow_registry: Any) -> None:
+    lock = _take_lock(PARAMS)
+    dag = load_dag("provision_cluster")
+    context = flow_context(dag, "finish", PARAMS, take_lock=lock)
+    context["ti"].xcoms[("validate", run.ERROR_KEY)] = "validation failed, nothing was changed: zone sold out"
+    with pytest.raises(AirflowFailException, match="zone sold out"):
+        run.finish(context, steps.LIFECYCLE)
+    assert flow_registry.registry.get_cluster(CLUSTER) is None
+
+
+def test_every_mutating_dag_starts_with_the_conf_check() -> None:
+    for dag_id in ("provision_cluster", "decommission_cluster"):
+        dag = load_dag(dag_id)
+        roots = [t for t in dag.tasks if not t.upstream_task_ids]
+        assert roots, dag_id
+        for root in roots:
+            assert getattr(root.python_callable, "yunfleet_entry", False), (dag_id, root.task_id)
