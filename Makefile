@@ -45,6 +45,7 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # Every bench/*.py script (helpers start with "_"); figures land in bench/results/.
 bench: setup

@@ -14,7 +14,6 @@ Airflow retries (the hook already retried what was transient).
 
 from __future__ import annotations
 
-import difflib
 import functools
 import logging
 import os
@@ -26,6 +25,7 @@ from typing import Any, NoReturn, TypeVar
 from airflow.sdk import task
 
 from flows import hooks
+from include.fleet.conf_keys import conf_error
 
 log = logging.getLogger(__name__)
 
@@ -111,32 +111,13 @@ def reported(fn: F) -> F:
 # -- entry: the run's conf -------------------------------------------------------------------------
 
 
-def unknown_conf_keys(conf: Mapping[str, Any], declared: Sequence[str]) -> list[str]:
-    """One message per key of ``conf`` that is not a declared param, naming the closest declared key.
-
-    Airflow accepts conf keys a DAG does not declare; a mistyped ``dryrun`` would otherwise be ignored
-    and the run would act for real. Returns ``[]`` when every key is declared.
-    """
-    messages = []
-    for key in sorted(set(conf) - set(declared)):
-        close = difflib.get_close_matches(key, list(declared), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        messages.append(f"unknown key {key!r}{hint}")
-    return messages
-
-
 def check_conf(context: Mapping[str, Any]) -> None:
     """Fail the run's first task, before any cloud call, when its conf has keys the DAG does not declare."""
     dag_run = context.get("dag_run")
     conf = dict(getattr(dag_run, "conf", None) or {})
-    declared = list(context["dag"].params.keys())
-    problems = unknown_conf_keys(conf, declared)
-    if problems:
-        fail(
-            "invalid conf, nothing was changed: "
-            + "; ".join(problems)
-            + f" (declared params: {', '.join(sorted(declared))})"
-        )
+    error = conf_error(conf, context["dag"].params.keys())
+    if error:
+        fail(error)
 
 
 def entry(fn: F) -> F:

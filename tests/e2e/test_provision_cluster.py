@@ -227,6 +227,59 @@ def test_concurrent_runs_make_exactly_one_cluster(platform: Any) -> None:
     assert decommission(platform, "delta", "OPS-4001") == "success"
 
 
+def test_decommission_dry_run_lists_and_changes_nothing(platform: Any, alpha: dict[str, Any]) -> None:
+    since = platform.sandbox.calls()["next"]
+    conf = {
+        "cluster_name": CLUSTER,
+        "confirm_cluster_name": CLUSTER,
+        "ticket_id": "OPS-1098",
+        "dry_run": True,
+    }
+    run_id = platform.trigger("decommission_cluster", conf, note="ticket OPS-1098, dry run")
+    state = platform.wait("decommission_cluster", run_id, timeout=600)
+    assert state == "success", platform.explain("decommission_cluster", run_id)
+    assert mutating_calls(platform.sandbox, since) == []
+    rows = registry_rows(
+        platform, "SELECT outcome, action, ticket_id FROM audit_events WHERE run_id = ?", (run_id,)
+    )
+    assert {r[0] for r in rows} == {"dry_run"} and {r[2] for r in rows} == {"OPS-1098"}
+    assert {"DeleteInstances", "DeleteLoadBalancer", "DeleteSecurityGroup"} <= {r[1] for r in rows}
+    assert "dry run: plan shown, nothing changed" in run_report(platform, "decommission_cluster", run_id)
+    assert len(tagged_inventory(platform.sandbox, CLUSTER)["instances"]) == 9
+    assert registry_rows(platform, "SELECT state FROM clusters WHERE name = ?", (CLUSTER,)) == [("ready",)]
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "typo", "message"),
+    [
+        ("provision_cluster", {"dryrun": True}, "unknown key 'dryrun'; did you mean 'dry_run'?"),
+        ("provision_cluster", {"node_pool": []}, "unknown key 'node_pool'; did you mean 'node_pools'?"),
+        ("decommission_cluster", {"dryrun": True}, "unknown key 'dryrun'; did you mean 'dry_run'?"),
+    ],
+)
+def test_unknown_conf_key_is_refused_before_any_cloud_call(
+    platform: Any, alpha: dict[str, Any], dag_id: str, typo: dict[str, Any], message: str
+) -> None:
+    since = platform.sandbox.calls()["next"]
+    if dag_id == "provision_cluster":
+        conf = {**cluster_conf("iota", "OPS-2100", small=True), **typo}
+    else:
+        conf = {"cluster_name": CLUSTER, "confirm_cluster_name": CLUSTER, "ticket_id": "OPS-2101", **typo}
+    response = platform.api(
+        "POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf, "note": "typo"}
+    )
+    if response.status_code == 400:  # refused at the REST API
+        assert message in response.json()["detail"]
+    else:  # or by the run's first task
+        assert response.status_code == 200, response.text
+        run_id = response.json()["dag_run_id"]
+        assert platform.wait(dag_id, run_id, timeout=600) == "failed"
+        assert message in run_report(platform, dag_id, run_id)
+    assert platform.sandbox.calls(since)["calls"] == []
+    assert registry_rows(platform, "SELECT name FROM clusters WHERE name = 'iota'", ()) == []
+    assert registry_rows(platform, "SELECT state FROM clusters WHERE name = ?", (CLUSTER,)) == [("ready",)]
+
+
 def test_decommission_leaves_nothing_tagged(platform: Any, alpha: dict[str, Any]) -> None:
     since = platform.sandbox.calls()["next"]
     assert decommission(platform, CLUSTER, "OPS-1099") == "success"

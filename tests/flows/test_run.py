@@ -9,6 +9,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from flows import run
 from include.errors import PermanentCloudError
+from include.fleet.conf_keys import unknown_conf_keys
 from tests.fixtures.flows import FakeTaskInstance
 
 DECLARED = ["cluster_name", "ticket_id", "zones", "node_pools", "dry_run", "callback_url"]
@@ -33,7 +34,7 @@ DECLARED = ["cluster_name", "ticket_id", "zones", "node_pools", "dry_run", "call
     ],
 )
 def test_unknown_conf_keys(conf: dict[str, Any], expected: list[str]) -> None:
-    assert run.unknown_conf_keys(conf, DECLARED) == expected
+    assert unknown_conf_keys(conf, DECLARED) == expected
 
 
 class _Dag:

@@ -1,0 +1,45 @@
+"""Conf keys a DAG run may carry: only the DAG's declared params.
+
+Airflow accepts conf keys a DAG does not declare and ignores them, so a mistyped ``dryrun`` would
+let a run act for real. Yunfleet refuses such keys at the REST API (the ``conf_guard`` plugin) and
+again in each mutating DAG's first task (for runs that bypass the API, e.g. ``airflow dags test``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+#: how alike a key must be to a declared one to be suggested (``difflib`` ratio, 0..1)
+SUGGESTION_CUTOFF = 0.6
+
+
+def unknown_conf_keys(conf: Mapping[str, Any], declared: Iterable[str]) -> list[str]:
+    """One message per key of ``conf`` that is not a declared param, naming the closest declared key.
+
+    >>> unknown_conf_keys({"dryrun": True}, ["dry_run", "ticket_id"])
+    ["unknown key 'dryrun'; did you mean 'dry_run'?"]
+
+    Returns ``[]`` when every key is declared; messages are sorted by key.
+    """
+    names = list(declared)
+    messages = []
+    for key in sorted(set(conf) - set(names)):
+        close = difflib.get_close_matches(key, names, n=1, cutoff=SUGGESTION_CUTOFF)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        messages.append(f"unknown key {key!r}{hint}")
+    return messages
+
+
+def conf_error(conf: Mapping[str, Any], declared: Iterable[str]) -> str | None:
+    """The one-line refusal for a run's conf, or ``None`` when every key is declared."""
+    names = sorted(declared)
+    problems = unknown_conf_keys(conf, names)
+    if not problems:
+        return None
+    return (
+        "invalid conf, nothing was changed: "
+        + "; ".join(problems)
+        + f" (declared params: {', '.join(names)})"
+    )
