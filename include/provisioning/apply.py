@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from include.fleet.contract import ROLE_CONTROL_PLANE, ROLE_WORKER, TAG_INTENT
 from include.provisioning.cloudinit import NodeSpec, render_user_data
-from include.provisioning.naming import ROLE_CONTROL_PLANE, ROLE_WORKER, TAG_INTENT, instance_name
+from include.provisioning.naming import instance_name
 from include.provisioning.pki import ClusterCredentials, generate_credentials
 from include.provisioning.plan import PlannedResource, ProvisionPlan
 from include.provisioning.request import ProvisionRequest

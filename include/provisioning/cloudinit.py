@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
+from include.fleet.contract import API_SERVER_PORT, ROLE_CONTROL_PLANE, ROLE_WORKER, api_fqdn
 from include.provisioning.catalog import KUBERNETES_PATCH_RELEASES
-from include.provisioning.naming import API_SERVER_PORT, ROLE_CONTROL_PLANE, ROLE_WORKER, api_fqdn
 from include.provisioning.pki import ClusterCredentials
 
 #: The smaller of the two documented limits for UserData before Base64 (16 KB and 32 KB).

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from include.provisioning.naming import ROLE_CONTROL_PLANE, TAG_CLUSTER, TAG_ROLE
+from include.fleet.contract import ROLE_CONTROL_PLANE, TAG_CLUSTER, TAG_ROLE
 
 #: Deletion order: first what points at the cluster, last what everything else depends on.
 ORDER = ("dns_record", "load_balancer", "worker", "control-plane", "security_group", "registration")

@@ -6,15 +6,7 @@ from typing import Any
 
 import yaml
 
-from include.provisioning.naming import API_SERVER_PORT
 from include.provisioning.pki import pem_b64
-
-DEFAULT_SERVER_TEMPLATE = "https://api.{cluster}.{domain}:" + str(API_SERVER_PORT)
-
-
-def server_url(cluster: str, domain: str, template: str | None = None) -> str:
-    """The API server URL: ``kube_server_template`` from the connection, else ``api.<cluster>.<domain>``."""
-    return (template or DEFAULT_SERVER_TEMPLATE).format(cluster=cluster, domain=domain)
 
 
 def render_kubeconfig(

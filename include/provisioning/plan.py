@@ -1,8 +1,9 @@
 """The provisioning plan: every resource a request needs, in the order it is created.
 
 A pure function of the request. Each planned resource has a stable intent key: it names the resource
-in the run's XComs and audit rows, is written into the resource's ``yunfleet:intent`` tag, and seeds its
-ClientToken, so that an "ensure" step finds or creates exactly that resource however often it runs.
+in the run's XComs and audit rows and is written into the resource's ``yunfleet:intent`` tag, so that
+an "ensure" step finds exactly that resource however often it runs. ClientTokens are not planned: the
+hook derives them where it sends them (``include.fleet.contract.derive_client_token``).
 """
 
 from __future__ import annotations
@@ -10,19 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from include.provisioning.naming import (
+from include.fleet.contract import (
     API_SERVER_PORT,
     ROLE_APISERVER_LB,
     ROLE_CONTROL_PLANE,
     ROLE_WORKER,
     TAG_INTENT,
     api_record_rr,
-    client_token,
     cluster_tags,
-    instance_name,
-    load_balancer_name,
-    security_group_name,
 )
+from include.provisioning.naming import instance_name, load_balancer_name, security_group_name
 from include.provisioning.request import ProvisionRequest
 
 KIND_PKI = "pki"
@@ -60,7 +58,6 @@ class PlannedResource:
     index: int | None = None
     depends_on: tuple[str, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
-    client_token: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,12 +74,13 @@ class PlannedResource:
             "index": self.index,
             "depends_on": list(self.depends_on),
             "tags": dict(self.tags),
-            "client_token": self.client_token,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PlannedResource:
-        return cls(**{**data, "depends_on": tuple(data.get("depends_on", ())), "tags": dict(data["tags"])})
+        # plans written before ClientTokens left the plan still carry a "client_token" key
+        fields = {k: v for k, v in data.items() if k != "client_token"}
+        return cls(**{**fields, "depends_on": tuple(data.get("depends_on", ())), "tags": dict(data["tags"])})
 
 
 @dataclass(frozen=True)
@@ -139,8 +137,9 @@ def spread(count: int, zones: tuple[str, ...]) -> list[tuple[str, int]]:
 def plan_provision(request: ProvisionRequest, generation: str = "") -> ProvisionPlan:
     """Every resource of the requested cluster, in creation order.
 
-    ``generation`` (e.g. the registry's id for this incarnation of the name) is mixed into the
-    ClientTokens so that a cluster re-created after a decommission never collides with the old one.
+    ``generation`` (the registry's id for this incarnation of the name) does not change the plan: it
+    seeded the planned ClientTokens, which were never sent and are gone (docs/decisions.md, "Fleet
+    contract: one ClientToken, derived where it is sent"). It is accepted until the callers drop it.
     """
     cluster = request.cluster_name
     resources: list[PlannedResource] = []
@@ -151,9 +150,7 @@ def plan_provision(request: ProvisionRequest, generation: str = "") -> Provision
             tags[TAG_INTENT] = key
         else:
             tags = {}
-        resources.append(
-            PlannedResource(key=key, tags=tags, client_token=client_token(cluster, key, generation), **kwargs)
-        )
+        resources.append(PlannedResource(key=key, tags=tags, **kwargs))
 
     add("pki", kind=KIND_PKI, product="registry", action="StoreCredentials", name=f"{cluster} PKI")
     add(

@@ -11,8 +11,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from include.fleet.contract import ROLES, TAG_CLUSTER
 from include.provisioning.catalog import MAX_POOL_SIZE
-from include.provisioning.naming import ROLES, TAG_CLUSTER
 from include.provisioning.plan import KIND_INSTANCES, ProvisionPlan
 from include.provisioning.request import ProvisionRequest
 
@@ -57,7 +57,6 @@ def plan_rows(plan: ProvisionPlan) -> list[dict[str, Any]]:
             "count": r.count,
             "role": r.role,
             "cluster_tag": r.tags.get(TAG_CLUSTER),
-            "client_token": r.client_token,
         }
         for r in plan.resources
     ]
@@ -95,8 +94,6 @@ def _plan_expectations(request: ProvisionRequest, plan: ProvisionPlan) -> list[A
     planned_instances = request.control_plane.count + sum(p.desired_size for p in request.node_pools)
     return [
         gxe.ExpectColumnValuesToBeUnique(column="key"),
-        gxe.ExpectColumnValuesToBeUnique(column="client_token"),
-        gxe.ExpectColumnValueLengthsToBeBetween(column="client_token", min_value=1, max_value=64),
         gxe.ExpectColumnValuesToBeInSet(column="zone", value_set=list(request.zones)),
         gxe.ExpectColumnValuesToBeInSet(column="role", value_set=list(ROLES)),
         gxe.ExpectColumnValuesToBeBetween(column="count", min_value=1, max_value=MAX_POOL_SIZE),

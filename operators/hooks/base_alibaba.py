@@ -18,6 +18,7 @@ from typing import Any
 
 from include.audit import Redactor
 from include.errors import CloudError, ConfigurationError
+from include.fleet.contract import derive_client_token
 from include.loopback import PROXY_VARIABLES as _PROXY_VARS
 from operators.utils.audit import AuditContext, AuditRecorder, AuditSink, audited_call
 from operators.utils.connection_config import (
@@ -26,7 +27,6 @@ from operators.utils.connection_config import (
     is_loopback_endpoint,
 )
 from operators.utils.errors import translate_sdk_error
-from operators.utils.idempotency import derive_client_token
 from operators.utils.retry import RetryPolicy
 
 try:

@@ -12,20 +12,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from include.errors import ConfigurationError, NotOwnedError
+from include.fleet.contract import HERITAGE, ownership_rr, ownership_value
 from operators.hooks.base_alibaba import AlibabaCloudBaseHook
 
 PAGE_SIZE = 500
-OWNERSHIP_PREFIX = "_yunfleet"
-HERITAGE = "heritage=yunfleet"
 RECORD_TYPES = frozenset({"A", "AAAA", "CNAME", "TXT", "MX", "NS", "SRV"})
-
-
-def ownership_rr(rr: str) -> str:
-    return OWNERSHIP_PREFIX if rr == "@" else f"{OWNERSHIP_PREFIX}.{rr}"
-
-
-def ownership_value(owner: str) -> str:
-    return f"{HERITAGE},owner={owner}"
 
 
 @dataclass(frozen=True)

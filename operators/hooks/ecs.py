@@ -8,15 +8,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from include.errors import ConfigurationError
+from include.fleet.contract import ROLES, TAG_CLUSTER, TAG_NODE_POOL, TAG_ROLE
 from operators.hooks.base_alibaba import AlibabaCloudBaseHook
 from operators.hooks.ecs_security_groups import SecurityGroupMixin, SecurityRule
-from operators.utils.tags import ROLES, TAG_CLUSTER, TAG_NODE_POOL, TAG_ROLE, tags_of, tags_param
+from operators.utils.tags import tags_of, tags_param
 
 __all__ = [
-    "ROLES",
-    "TAG_CLUSTER",
-    "TAG_NODE_POOL",
-    "TAG_ROLE",
     "EcsHook",
     "EcsInstance",
     "EnsureInstancesResult",

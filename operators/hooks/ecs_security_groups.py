@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from include.errors import ResourceNotFoundError
-from operators.utils.tags import TAG_CLUSTER, tags_param
+from include.fleet.contract import TAG_CLUSTER
+from operators.utils.tags import tags_param
 
 
 @dataclass(frozen=True)

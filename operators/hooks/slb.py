@@ -8,8 +8,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from include.errors import ConfigurationError, PermanentCloudError, ResourceNotFoundError
+from include.fleet.contract import ROLE_APISERVER_LB, TAG_CLUSTER, TAG_ROLE
 from operators.hooks.base_alibaba import AlibabaCloudBaseHook
-from operators.utils.tags import TAG_CLUSTER, TAG_ROLE, tags_of
+from operators.utils.tags import tags_of
 
 BACKENDS_PER_CALL = 20
 
@@ -123,7 +124,7 @@ class SlbHook(AlibabaCloudBaseHook):
         *,
         cluster: str,
         name: str,
-        role: str = "apiserver-lb",
+        role: str = ROLE_APISERVER_LB,
         address_type: str = "intranet",
         vswitch_id: str | None = None,
         vpc_id: str | None = None,

@@ -9,7 +9,7 @@ from typing import Any, Protocol, TypeVar
 
 from include.audit import AuditRecord, Redactor
 from include.errors import CloudError
-from operators.utils.idempotency import TaskIdentity
+from include.fleet.contract import TaskIdentity
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from include.errors import ConfigurationError
+from include.fleet.contract import KUBE_SERVER_TEMPLATE, kube_server_url
 
 PRODUCTS = ("ecs", "slb", "alidns")
 DEFAULT_PROTOCOL = "https"
 DEFAULT_CONNECT_TIMEOUT_MS = 5000
 DEFAULT_READ_TIMEOUT_MS = 10000
-DEFAULT_KUBE_SERVER_TEMPLATE = "https://api.{cluster}.{domain}:6443"
 
 
 def _first(*values: Any) -> Any:
@@ -64,7 +64,7 @@ class AlibabaCloudConnectionConfig:
     connect_timeout_ms: int = DEFAULT_CONNECT_TIMEOUT_MS
     read_timeout_ms: int = DEFAULT_READ_TIMEOUT_MS
     dns_domain: str | None = None
-    kube_server_template: str = DEFAULT_KUBE_SERVER_TEMPLATE
+    kube_server_template: str = KUBE_SERVER_TEMPLATE
     kube_ca_file: str | None = None
 
     @classmethod
@@ -128,7 +128,7 @@ class AlibabaCloudConnectionConfig:
             ),
             read_timeout_ms=_as_int("read_timeout_ms", pick("read_timeout_ms", DEFAULT_READ_TIMEOUT_MS)),
             dns_domain=pick("dns_domain"),
-            kube_server_template=pick("kube_server_template", DEFAULT_KUBE_SERVER_TEMPLATE),
+            kube_server_template=pick("kube_server_template", KUBE_SERVER_TEMPLATE),
             kube_ca_file=pick("kube_ca_file"),
         )
 
@@ -152,4 +152,4 @@ class AlibabaCloudConnectionConfig:
         domain = domain or self.dns_domain
         if "{domain}" in self.kube_server_template and not domain:
             raise ConfigurationError("dns_domain is needed to build the API server URL; set it in the extra")
-        return self.kube_server_template.format(cluster=cluster, domain=domain or "")
+        return kube_server_url(cluster, domain or "", self.kube_server_template)

@@ -1,4 +1,4 @@
-"""The contract's cloud tags and their request/response shapes."""
+"""Request and response shapes of cloud tags (the tag keys themselves are in ``include.fleet.contract``)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ from typing import Any
 
 from include.errors import ConfigurationError
 
-TAG_CLUSTER = "yunfleet:cluster"
-TAG_ROLE = "yunfleet:role"
-TAG_NODE_POOL = "yunfleet:node-pool"
-ROLES = ("control-plane", "worker", "apiserver-lb", "service-lb")
+#: Alibaba Cloud accepts at most 20 tags per resource.
 MAX_TAGS = 20
 
 

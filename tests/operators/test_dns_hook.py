@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from include.errors import NotOwnedError
-from operators.hooks.dns import DnsHook, ownership_rr
+from include.fleet.contract import ownership_rr
+from operators.hooks.dns import DnsHook
 from tests.fixtures.building_blocks import FAST_RETRY, SANDBOX_DOMAIN, mutating_calls
 
 D = SANDBOX_DOMAIN

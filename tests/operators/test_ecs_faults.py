@@ -79,7 +79,7 @@ from include.audit import AuditStore
 from include.registry import create_registry_engine
 from operators.utils.audit import AuditContext
 from operators.hooks.ecs import EcsHook, InstanceSpec
-from operators.utils.idempotency import TaskIdentity
+from include.fleet.contract import TaskIdentity
 from operators.utils.retry import RetryPolicy
 args = json.loads(sys.argv[1])
 hook = EcsHook(
@@ -140,8 +140,8 @@ def test_worker_killed_after_run_instances_then_retry(
             child.wait()
     assert "finished" not in seen
     # The retried task (try 2, same run/task/map index) runs while the first request is still held.
+    from include.fleet.contract import TaskIdentity
     from operators.utils.audit import AuditContext
-    from operators.utils.idempotency import TaskIdentity
 
     retry = EcsHook(
         audit_sink=audit_store,

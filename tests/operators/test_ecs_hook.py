@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from include.errors import IdempotencyMismatchError, PermanentCloudError
-from operators.hooks.ecs import TAG_CLUSTER, EcsHook, InstanceSpec, SecurityRule
+from include.fleet.contract import TAG_CLUSTER
+from operators.hooks.ecs import EcsHook, InstanceSpec, SecurityRule
 from tests.fixtures.building_blocks import FAST_RETRY, mutating_calls
 
 VPC = "vpc-sandbox0000000000001"

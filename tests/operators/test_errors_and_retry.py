@@ -14,8 +14,8 @@ from include.errors import (
     ThrottlingError,
     TransientCloudError,
 )
+from include.fleet.contract import TaskIdentity, derive_client_token
 from operators.utils.errors import classify, translate_sdk_error
-from operators.utils.idempotency import TaskIdentity, derive_client_token
 from operators.utils.retry import RetryPolicy
 
 

@@ -79,7 +79,8 @@ def cmd_clusters(args: argparse.Namespace) -> str:
 
 
 def cmd_kubeconfig(args: argparse.Namespace) -> str:
-    from include.provisioning.kubeconfig import render_kubeconfig, server_url
+    from include.fleet.contract import kube_server_url
+    from include.provisioning.kubeconfig import render_kubeconfig
     from yunfleet.cli_config import ConfigError, cloud_settings
 
     hook = _registry_hook(args.db_conn)
@@ -107,7 +108,7 @@ def cmd_kubeconfig(args: argparse.Namespace) -> str:
             ca_pem = Path(cloud.kube_ca_file).read_text()
         except OSError as exc:
             raise CommandError(EXIT_ENV, f"kube_ca_file {cloud.kube_ca_file} unreadable: {exc}") from exc
-    url = server_url(record.name, record.domain or cloud.domain, cloud.kube_server_template)
+    url = kube_server_url(record.name, record.domain or cloud.domain, cloud.kube_server_template)
     return render_kubeconfig(record.name, url, ca_pem, creds["admin_token"]).rstrip("\n")
 
 

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from cryptography import x509
 
+from include.fleet.contract import kube_server_url
 from include.provisioning.cloudinit import (
     BOOTSTRAP_PATH,
     KUBEADM_CONFIG_PATH,
@@ -18,7 +19,7 @@ from include.provisioning.cloudinit import (
     parse_user_data,
     render_user_data,
 )
-from include.provisioning.kubeconfig import render_kubeconfig, server_url
+from include.provisioning.kubeconfig import render_kubeconfig
 from include.provisioning.pki import (
     BOOTSTRAP_TOKEN_PATTERN,
     ClusterCredentials,
@@ -134,9 +135,9 @@ def test_oversized_user_data_is_refused(creds: ClusterCredentials) -> None:
 
 
 def test_kubeconfig(creds: ClusterCredentials) -> None:
-    url = server_url("demo", "fleet.example.com", "https://127.0.0.1:8471/k8s/{cluster}")
+    url = kube_server_url("demo", "fleet.example.com", "https://127.0.0.1:8471/k8s/{cluster}")
     assert url == "https://127.0.0.1:8471/k8s/demo"
-    assert server_url("demo", "fleet.example.com") == "https://api.demo.fleet.example.com:6443"
+    assert kube_server_url("demo", "fleet.example.com") == "https://api.demo.fleet.example.com:6443"
     doc = yaml.safe_load(render_kubeconfig("demo", url, creds.ca_cert_pem, creds.admin_token))
     assert doc["clusters"][0]["cluster"]["server"] == url
     ca = base64.b64decode(doc["clusters"][0]["cluster"]["certificate-authority-data"]).decode()

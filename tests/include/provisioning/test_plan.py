@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from include.provisioning.naming import TAG_CLUSTER, TAG_INTENT, TAG_NODE_POOL, TAG_ROLE, api_fqdn
-from include.provisioning.plan import ProvisionPlan, plan_provision, spread
+from include.fleet.contract import TAG_CLUSTER, TAG_INTENT, TAG_NODE_POOL, TAG_ROLE, api_fqdn
+from include.provisioning.plan import PlannedResource, ProvisionPlan, plan_provision, spread
 from tests.include.provisioning.conftest import make_request
 
 
@@ -75,15 +75,17 @@ def test_tags_follow_the_contract() -> None:
     assert plan.by_kind("load_balancer")[0].tags[TAG_ROLE] == "apiserver-lb"
 
 
-def test_client_tokens_stable_unique_and_short() -> None:
+def test_plan_is_stable_and_plans_no_client_token() -> None:
+    """ClientTokens are derived where they are sent (tests/operators/test_errors_and_retry.py)."""
     a = plan_provision(make_request(), generation="g1")
     b = plan_provision(make_request(ticket_id="OTHER-1"), generation="g1")
     c = plan_provision(make_request(), generation="g2")
-    tokens = [r.client_token for r in a.resources]
-    assert tokens == [r.client_token for r in b.resources]
-    assert len(set(tokens)) == len(tokens)
-    assert all(len(t) <= 64 and t.isascii() for t in tokens)
-    assert not set(tokens) & {r.client_token for r in c.resources}
+    assert a == b == c
+    keys = [r.key for r in a.resources]
+    assert len(set(keys)) == len(keys)
+    assert all("client_token" not in r.to_json() for r in a.resources)
+    old = {**a.resources[0].to_json(), "client_token": "yf-planned"}  # a plan XCom from before
+    assert PlannedResource.from_json(old) == a.resources[0]
 
 
 def test_single_zone_single_master() -> None:

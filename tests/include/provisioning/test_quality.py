@@ -41,7 +41,6 @@ def test_foreign_tag_and_zone_fail(good) -> None:  # type: ignore[no-untyped-def
         zone="cn-beijing-a",
         count=0,
         tags={"yunfleet:cluster": "prod"},
-        client_token="yf-x",
     )
     report = check_quality(request, dataclasses.replace(plan, resources=(*plan.resources, stray)))
     text = "\n".join(report.failures)

@@ -1,0 +1,1 @@
+"""Facts about a Yunfleet fleet that hold for every DAG family (see ``contract``)."""
