@@ -12,8 +12,8 @@ import platform
 import sys
 import time
 
-from yunfleet.devenv_config import REPO_ROOT
-from yunfleet.devenv_parsetime import measure_dag_import
+from yunfleet.devenv.config import REPO_ROOT
+from yunfleet.devenv.parsetime import measure_dag_import
 
 REPEATS = 5
 LIMIT_S = 0.5

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from yunfleet.devenv_config import POOLS, REPO_ROOT
-from yunfleet.devenv_parsetime import measure_dag_import
+from yunfleet.devenv.config import POOLS, REPO_ROOT
+from yunfleet.devenv.parsetime import measure_dag_import
 
 DAGS_DIR = REPO_ROOT / "dags"
 DAG_FILES = sorted(p for p in DAGS_DIR.glob("*.py") if p.name != "__init__.py")

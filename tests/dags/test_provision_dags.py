@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from include.provisioning.params import decommission_param_specs, provision_param_specs
-from yunfleet.devenv_config import REPO_ROOT
+from yunfleet.devenv.config import REPO_ROOT
 
 
 @cache

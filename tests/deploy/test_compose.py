@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from yunfleet.devenv_config import POOLS, REPO_ROOT
+from yunfleet.devenv.config import POOLS, REPO_ROOT
 
 COMPOSE = REPO_ROOT / "docker-compose.yaml"
 AIRFLOW_SERVICES = {

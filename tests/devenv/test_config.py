@@ -8,13 +8,13 @@ import stat
 
 import pytest
 
-from yunfleet.devenv_config import (
+from yunfleet.devenv.config import (
     DevSettings,
     ensure_admin_password,
-    free_tcp_udp_port,
     process_env,
     write_airflow_cfg,
 )
+from yunfleet.devenv.ports import free_tcp_udp_port
 
 
 def _cfg(settings: DevSettings) -> configparser.RawConfigParser:

@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-import yunfleet.devenv as devenv
-from yunfleet.devenv_config import REPO_ROOT, DevSettings
-from yunfleet.devenv_procs import StartupError, start, wait_until
+import yunfleet.devenv.platform as devenv
+from yunfleet.devenv.config import REPO_ROOT, DevSettings
+from yunfleet.devenv.procs import StartupError, start, wait_until
 
 
 def test_a_process_that_dies_during_startup_reports_its_log(tmp_path):

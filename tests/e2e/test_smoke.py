@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from yunfleet.devenv_api import ApiError
+from yunfleet.airflow_api import ApiError
 
 pytestmark = pytest.mark.e2e
 

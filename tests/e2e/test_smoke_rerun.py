@@ -7,14 +7,14 @@ import sys
 
 import pytest
 
-from yunfleet.devenv_config import POOLS, REPO_ROOT
+from yunfleet.devenv.config import POOLS, REPO_ROOT
 
 pytestmark = pytest.mark.e2e
 
 
 def _bootstrap(platform) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "yunfleet.devenv_bootstrap"], env=platform.env, cwd=REPO_ROOT,
+        [sys.executable, "-m", "yunfleet.devenv.bootstrap"], env=platform.env, cwd=REPO_ROOT,
         capture_output=True, text=True, timeout=300, check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from yunfleet.devenv_config import REPO_ROOT
+from yunfleet.devenv.config import REPO_ROOT
 
 LIGHT_MODULES = [
     "operators.ecs",

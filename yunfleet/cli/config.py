@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from yunfleet.devenv_config import ADMIN_USER, DevSettings
+from yunfleet.devenv.config import ADMIN_USER, DevSettings
 
 DEFAULT_DB_CONN = "yunfleet_db"
 DEFAULT_CLOUD_CONN = "alibaba_cloud_default"
 
 
 class ConfigError(RuntimeError):
-    """The environment does not say where the platform is."""
+    """The environment does not say where the platform is (the command exits 3 with the message)."""
 
 
 def prepare_environment() -> DevSettings:
@@ -33,6 +33,21 @@ def prepare_environment() -> DevSettings:
     os.environ.setdefault("AIRFLOW_HOME", str(settings.airflow_home))
     os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
     return settings
+
+
+def open_registry(conn_id: str = DEFAULT_DB_CONN) -> Any:
+    """The ``YunfleetRegistryHook`` for ``conn_id``, with its registry opened (schema checked).
+
+    Raises :class:`ConfigError` when the connection is missing or the database cannot be opened.
+    """
+    from operators.hooks.registry import YunfleetRegistryHook
+
+    hook = YunfleetRegistryHook(conn_id)
+    try:
+        _ = hook.registry
+    except Exception as exc:
+        raise ConfigError(f"cannot open the fleet registry via connection {conn_id!r}: {exc}") from exc
+    return hook
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Create the connections and pools of the local platform in the Airflow metadata DB, idempotently.
 
-Run as ``python -m yunfleet.devenv_bootstrap`` in the platform's environment (AIRFLOW_HOME set, DB
+Run as ``python -m yunfleet.devenv.bootstrap`` in the platform's environment (AIRFLOW_HOME set, DB
 migrated). Connections that a user has pointed somewhere else (a real Alibaba Cloud account, a
 Postgres registry) are left alone; connections still pointing at the sandbox are refreshed so that a
 changed sandbox port is picked up.
@@ -12,7 +12,7 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from yunfleet.devenv_config import POOLS, SANDBOX_ACCESS_KEY_ID, DevSettings
+from yunfleet.devenv.config import POOLS, SANDBOX_ACCESS_KEY_ID, DevSettings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

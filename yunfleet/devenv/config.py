@@ -11,7 +11,6 @@ import configparser
 import json
 import os
 import secrets
-import socket
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -19,7 +18,10 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from include.loopback import LOOPBACK_HOSTS, PROXY_VARIABLES
+from yunfleet.devenv.ports import free_tcp_port, free_tcp_udp_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ADMIN_USER = "admin"
 
 # Sandbox credentials and region (contract, see ARCHITECTURE.md).
@@ -35,9 +37,6 @@ POOLS: dict[str, int] = {
     "alibaba_dns_api": 4,
     "kubernetes_api": 8,
 }
-
-_PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def _env_int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -175,26 +174,6 @@ class DevSettings:
         return {"conn_type": "generic", "extra": {"url": self.registry_url}}
 
 
-def free_tcp_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def free_tcp_udp_port(attempts: int = 50) -> int:
-    """A port free for both TCP and UDP on 127.0.0.1 (the sandbox DNS server listens on both)."""
-    for _ in range(attempts):
-        port = free_tcp_port()
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            try:
-                udp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no port free for both TCP and UDP on 127.0.0.1")
-
-
 def process_env(settings: DevSettings, *, base: Mapping[str, str] | None = None,
                 inherit_airflow_env: bool = True) -> dict[str, str]:
     """Environment for every process of the platform (sandbox, airflow, CLI calls against it).
@@ -208,14 +187,14 @@ def process_env(settings: DevSettings, *, base: Mapping[str, str] | None = None,
     of the calling shell are dropped so that only the generated airflow.cfg applies.
     """
     env = dict(os.environ if base is None else base)
-    for name in _PROXY_VARS:
+    for name in PROXY_VARIABLES:
         env.pop(name, None)
     if not inherit_airflow_env:
         for name in list(env):
             if name.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_")) or name == "AIRFLOW_CONFIG":
                 del env[name]
     no_proxy = [h for h in env.get("NO_PROXY", env.get("no_proxy", "")).split(",") if h]
-    no_proxy += [h for h in _LOOPBACK if h not in no_proxy]
+    no_proxy += [h for h in LOOPBACK_HOSTS if h not in no_proxy]
     env["NO_PROXY"] = env["no_proxy"] = ",".join(no_proxy)
     env.update(
         {

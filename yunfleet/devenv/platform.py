@@ -1,31 +1,23 @@
-"""The local Yunfleet platform: sandbox + ``airflow standalone``, as started by ``make run``.
+"""Prepare, start and stop the local platform: the sandbox and ``airflow standalone``.
 
-Subcommands (``python -m yunfleet.devenv <cmd>``):
-
-- ``prepare``: state dir, airflow.cfg, metadata DB migration, connections, pools (idempotent).
-- ``run``: ``prepare``, then start the sandbox and Airflow, print where things are, stop on Ctrl-C.
-- ``env``: print ``export`` lines for using the ``airflow`` CLI against the local platform.
-
-The e2e test fixture drives the same :class:`LocalPlatform` with a temporary home and free ports.
+``python -m yunfleet.devenv`` (``make run``) drives one :class:`LocalPlatform` with the default
+settings; the e2e test fixture drives another with a temporary home and free ports.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
 import shlex
-import signal
-import socket
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
+from typing import TYPE_CHECKING
 
 import httpx
 
-from yunfleet.devenv_config import (
+from yunfleet.devenv.config import (
     ADMIN_USER,
     REPO_ROOT,
     DevSettings,
@@ -33,7 +25,11 @@ from yunfleet.devenv_config import (
     process_env,
     write_airflow_cfg,
 )
-from yunfleet.devenv_procs import ManagedProcess, StartupError, run_checked, start, wait_until
+from yunfleet.devenv.ports import port_in_use
+from yunfleet.devenv.procs import ManagedProcess, StartupError, run_checked, start, wait_until
+
+if TYPE_CHECKING:
+    from yunfleet.airflow_api import AirflowApi
 
 AIRFLOW_COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 
@@ -41,12 +37,6 @@ AIRFLOW_COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 def sandbox_available() -> bool:
     """Whether the sandbox package ships its server entry point (``python -m sandbox``)."""
     return importlib.util.find_spec("sandbox.__main__") is not None
-
-
-def _port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 class LocalPlatform:
@@ -92,7 +82,7 @@ class LocalPlatform:
                     log_path=self.setup_log, timeout=600, what="airflow db migrate")
         self.timings["db_migrate"] = time.monotonic() - started
         started = time.monotonic()
-        out = run_checked([sys.executable, "-m", "yunfleet.devenv_bootstrap"], env=self.env,
+        out = run_checked([sys.executable, "-m", "yunfleet.devenv.bootstrap"], env=self.env,
                           cwd=REPO_ROOT, log_path=self.setup_log, timeout=300,
                           what="creating connections and pools")
         self.timings["bootstrap"] = time.monotonic() - started
@@ -104,7 +94,7 @@ class LocalPlatform:
         s = self.settings
         ports = {"api": s.api_port, "sandbox http": s.sandbox_http_port, "sandbox kube": s.sandbox_kube_port,
                  "worker log server": s.worker_log_port, "trigger log server": s.trigger_log_port}
-        busy = [f"{name} port {port}" for name, port in ports.items() if _port_in_use(port)]
+        busy = [f"{name} port {port}" for name, port in ports.items() if port_in_use(port)]
         if busy:
             raise StartupError(
                 f"already in use on 127.0.0.1: {', '.join(busy)} (is another `make run` up? "
@@ -133,17 +123,27 @@ class LocalPlatform:
         proc = start("airflow standalone", [str(self.bin_dir / "airflow"), "standalone"], env=self.env,
                      log_path=self.airflow_log, cwd=REPO_ROOT)
         self.airflow = proc
-        self.timings["airflow_ready"] = wait_until(
-            proc, self.airflow_healthy, timeout=timeout, what="all components healthy", interval=1.0
-        )
+        with self.api() as api:
+            self.timings["airflow_ready"] = wait_until(
+                proc, lambda: self.airflow_healthy(api), timeout=timeout, what="all components healthy",
+                interval=1.0,
+            )
         return proc
 
-    def airflow_healthy(self) -> bool:
-        resp = httpx.get(f"{self.settings.base_url}/api/v2/monitor/health", timeout=5)
-        if resp.status_code != 200:
-            return False
-        body = resp.json()
-        return all((body.get(c) or {}).get("status") == "healthy" for c in AIRFLOW_COMPONENTS)
+    def api(self) -> AirflowApi:
+        """A REST client for this platform's API server, logged in as the admin on first use.
+
+        The caller closes it. Needs :meth:`prepare` first (it sets the admin password).
+        """
+        from yunfleet.airflow_api import AirflowApi  # about 2 s to import; only when Airflow starts
+
+        return AirflowApi(self.settings.base_url, ADMIN_USER, self.password, timeout_s=5.0)
+
+    @staticmethod
+    def airflow_healthy(api: AirflowApi) -> bool:
+        """Whether every Airflow component reports ``healthy`` (``GET /api/v2/monitor/health``)."""
+        health = api.health()
+        return all(health.get(c) == "healthy" for c in AIRFLOW_COMPONENTS)
 
     def start_all(self, *, sandbox_timeout: float = 60, airflow_timeout: float = 300) -> None:
         """Start the sandbox, then Airflow; on failure stop whatever was started and re-raise."""
@@ -189,74 +189,3 @@ class LocalPlatform:
             "Press Ctrl-C to stop everything.",
         ]
         return "\n".join(lines)
-
-
-def _run(settings: DevSettings) -> int:
-    platform = LocalPlatform(settings)
-    stopping = False
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        if not stopping:
-            stopping = True
-            raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    try:
-        print(f"Preparing {settings.home} ...", flush=True)
-        platform.prepare()
-        print(f"Starting the sandbox and Airflow (follow: tail -f {platform.airflow_log}) ...", flush=True)
-        platform.start_all()
-        print(platform.banner(), flush=True)
-        while (dead := platform.dead_process()) is None:
-            time.sleep(1)
-        print(dead.failure(f"exited unexpectedly (code {dead.popen.returncode})"), file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("\nStopping ...", flush=True)
-        return 0
-    except StartupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        platform.stop()
-        print("Stopped.", flush=True)
-
-
-def _print_env(settings: DevSettings) -> int:
-    env = process_env(settings)
-    names = ["AIRFLOW_HOME", "YUNFLEET_HOME", "YUNFLEET_API_HOST", "YUNFLEET_API_PORT",
-             "YUNFLEET_WORKER_LOG_PORT", "YUNFLEET_TRIGGER_LOG_PORT", "SANDBOX_STATE_DIR",
-             "SANDBOX_HTTP_PORT", "SANDBOX_KUBE_PORT", "SANDBOX_DNS_PORT", "NO_PROXY", "no_proxy"]
-    for name in names:
-        print(f"export {name}={shlex.quote(env[name])}")
-    print("unset HTTP_PROXY HTTPS_PROXY ALL_PROXY http_proxy https_proxy all_proxy")
-    print(f"export PATH={shlex.quote(str(Path(sys.executable).parent))}:\"$PATH\"")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m yunfleet.devenv", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("prepare", help="create state, config, DB, connections and pools")
-    sub.add_parser("run", help="prepare, then run the sandbox and airflow standalone until Ctrl-C")
-    sub.add_parser("env", help="print shell exports for the airflow CLI against this platform")
-    args = parser.parse_args(argv)
-    settings = DevSettings.from_env()
-    if args.command == "prepare":
-        try:
-            LocalPlatform(settings).prepare()
-        except StartupError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 1
-        return 0
-    if args.command == "env":
-        return _print_env(settings)
-    return _run(settings)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
