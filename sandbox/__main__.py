@@ -52,6 +52,8 @@ async def _ticker(world: World, interval_s: float) -> None:
 
 async def serve(settings: Settings) -> int:
     world = World(settings.seed, settings.timings, settings.state_dir)
+    world.quotas.default_window_s = settings.quota_window_s
+    world.quotas.clear()
     try:
         restored = world.restore()
     except (ValueError, KeyError, TypeError, json.JSONDecodeError) as error:

@@ -1,4 +1,4 @@
-"""Sandbox settings read from the environment (ports, state dir, timings, seed)."""
+"""Sandbox settings read from the environment (ports, state dir, timings, seed, quota window)."""
 
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ class Settings:
     timings: Timings
     seed: int
     tick_ms: int
+    quota_window_s: float = 60.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -55,6 +56,15 @@ class Settings:
         timings_name = os.environ.get("SANDBOX_TIMINGS", "demo").strip() or "demo"
         if timings_name not in TIMINGS:
             raise SettingsError(f"SANDBOX_TIMINGS must be one of {', '.join(TIMINGS)}, got {timings_name!r}")
+        raw_window = os.environ.get("SANDBOX_QUOTA_WINDOW_S", "").strip() or "60"
+        try:
+            quota_window_s = float(raw_window)
+        except ValueError as exc:
+            raise SettingsError(
+                f"SANDBOX_QUOTA_WINDOW_S must be a number of seconds, got {raw_window!r}"
+            ) from exc
+        if not 0.1 <= quota_window_s <= 3600:
+            raise SettingsError(f"SANDBOX_QUOTA_WINDOW_S must be from 0.1 to 3600, got {raw_window}")
         tick_ms = _int_env("SANDBOX_TICK_MS", 100)
         if tick_ms < 10:
             raise SettingsError(f"SANDBOX_TICK_MS must be at least 10, got {tick_ms}")
@@ -67,4 +77,5 @@ class Settings:
             timings=TIMINGS[timings_name],
             seed=_int_env("SANDBOX_SEED", 0),
             tick_ms=tick_ms,
+            quota_window_s=quota_window_s,
         )

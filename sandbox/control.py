@@ -1,4 +1,4 @@
-"""The control API under /_sandbox/: health, reset, state, call log, faults, zones, limits, quotas."""
+"""The control API under /_sandbox/: health, reset, state, call log, faults, zones, limits, quotas, images."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from sandbox.core.faults import FaultRuleError
+from sandbox.core.quotas import QuotaRuleError
 from sandbox.core.throttle import ThrottleRuleError
+from sandbox.ecs.images import IMAGE_STATUSES, images_to_state
 
 if TYPE_CHECKING:
     from sandbox.world import World
@@ -55,7 +57,7 @@ def control_routes(world: World, persist: Callable[[], None], info: dict[str, An
         async def endpoint(request: Request) -> JSONResponse:
             try:
                 return await handler(request)
-            except (ControlError, FaultRuleError, ThrottleRuleError) as error:
+            except (ControlError, FaultRuleError, ThrottleRuleError, QuotaRuleError) as error:
                 return _fail(str(error))
 
         return endpoint
@@ -144,14 +146,58 @@ def control_routes(world: World, persist: Callable[[], None], info: dict[str, An
     async def get_limits(request: Request) -> JSONResponse:
         return JSONResponse(world.throttle.describe())
 
+    def quotas_view() -> dict[str, Any]:
+        with world.lock:
+            vcpu = {"vcpu": world.ecs.vcpu_quota, "vcpu_used": world.ecs.used_vcpus()}
+        return {**vcpu, **world.quotas.describe()}
+
     async def set_quotas(request: Request) -> JSONResponse:
         body = await _json_body(request)
+        unknown = set(body) - {"vcpu", "rules", "window_seconds"}
+        if unknown:
+            raise ControlError(f"unknown keys: {', '.join(sorted(unknown))}; use vcpu and/or rules")
+        if "window_seconds" in body and "rules" not in body:
+            raise ControlError("window_seconds comes with rules")
+        if "vcpu" not in body and "rules" not in body:
+            raise ControlError('give "vcpu" (an integer) and/or "rules" (per-minute quotas per action)')
         vcpu = body.get("vcpu")
-        if not isinstance(vcpu, int) or isinstance(vcpu, bool) or vcpu < 0:
+        if "vcpu" in body and (not isinstance(vcpu, int) or isinstance(vcpu, bool) or vcpu < 0):
             raise ControlError("vcpu must be a non-negative integer")
+        rules = body.get("rules")
+        if "rules" in body and not isinstance(rules, list):
+            raise ControlError(
+                'rules must be a list like [{"product": "ecs", "action": "DescribeInstances", '
+                '"per_minute": 10}]'
+            )
+        if rules is not None:
+            world.quotas.set_rules(rules, body.get("window_seconds"))
+        if vcpu is not None:
+            with world.lock:
+                world.ecs.vcpu_quota = vcpu
+        return JSONResponse(quotas_view())
+
+    async def clear_quotas(request: Request) -> JSONResponse:
+        world.quotas.clear()
+        return JSONResponse(quotas_view())
+
+    async def get_quotas(request: Request) -> JSONResponse:
+        return JSONResponse(quotas_view())
+
+    async def images(request: Request) -> JSONResponse:
         with world.lock:
-            world.ecs.vcpu_quota = vcpu
-            return JSONResponse({"vcpu": world.ecs.vcpu_quota, "vcpu_used": world.ecs.used_vcpus()})
+            return JSONResponse({"images": images_to_state(world.ecs.images)})
+
+    async def set_image(request: Request) -> JSONResponse:
+        image_id = request.path_params["image_id"]
+        body = await _json_body(request)
+        if set(body) != {"status"} or body["status"] not in IMAGE_STATUSES:
+            raise ControlError(f'body must be {{"status": ...}} with one of {", ".join(IMAGE_STATUSES)}')
+        with world.lock:
+            image = world.ecs.images.get(image_id)
+            if image is None:
+                return _fail(f"unknown image {image_id!r}; known: {', '.join(world.ecs.images)}", 404)
+            image.status = body["status"]
+            return JSONResponse(images_to_state({image_id: image})[0])
 
     return [
         Route("/_sandbox/health", guarded(health), methods=["GET"]),
@@ -167,4 +213,8 @@ def control_routes(world: World, persist: Callable[[], None], info: dict[str, An
         Route("/_sandbox/throttling", guarded(reset_limits), methods=["DELETE"]),
         Route("/_sandbox/throttling", guarded(get_limits), methods=["GET"]),
         Route("/_sandbox/quotas", guarded(set_quotas), methods=["POST"]),
+        Route("/_sandbox/quotas", guarded(clear_quotas), methods=["DELETE"]),
+        Route("/_sandbox/quotas", guarded(get_quotas), methods=["GET"]),
+        Route("/_sandbox/images", guarded(images), methods=["GET"]),
+        Route("/_sandbox/images/{image_id}", guarded(set_image), methods=["POST"]),
     ]

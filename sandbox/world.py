@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sandbox.config import TIMINGS, Timings
 from sandbox.core.calls import CallLog
 from sandbox.core.faults import FaultInjector
+from sandbox.core.quotas import MinuteQuotas
 from sandbox.core.throttle import Throttler
 
 log = logging.getLogger("sandbox.world")
@@ -86,6 +87,7 @@ class World:
         self.calls = CallLog(clock=self.now)
         self.faults = FaultInjector()
         self.throttle = Throttler(clock=self.now)
+        self.quotas = MinuteQuotas(clock=self.now)
         self.zones: dict[str, Zone] = {}
         self._counters: dict[str, int] = {}
         self._tickers: list[Callable[[float], None]] = []
@@ -173,7 +175,7 @@ class World:
         self.alidns.reset()
 
     def reset(self) -> None:
-        """Back to the seeded world: products, sections, faults, limits and the call log."""
+        """Back to the seeded world: products, sections, faults, limits, per-minute quotas, call log."""
         with self.lock:
             self._seed_world()
             for section in self._sections.values():
@@ -181,6 +183,7 @@ class World:
             self._pending_sections.clear()
             self.faults.clear()
             self.throttle.reset()
+            self.quotas.clear()
             self.calls.clear()
 
     def to_state(self) -> dict[str, Any]:

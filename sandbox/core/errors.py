@@ -76,6 +76,8 @@ KNOWN_CODES: dict[str, tuple[int, str]] = {
     "Throttling.Api": (400, "Request was denied due to api flow control."),
     "ServiceUnavailable": (503, ServiceUnavailable.message),
     "InternalError": (500, InternalError.message),
+    "TooManyRequests": (429, "Too many requests, please try again later."),
+    "Timeout": (504, "The request timed out."),
     "UnknownError": (400, "The request processing has failed due to some unknown error."),
     "OperationConflict": (409, "Request was denied due to conflict with a previous request."),
     "OperationDenied.NoStock": (

@@ -1,4 +1,10 @@
-"""Fault rules set through POST /_sandbox/faults: injected error codes, timeouts and delays."""
+"""Fault rules set through POST /_sandbox/faults: injected error codes, timeouts and delays.
+
+A rule names an error code; the API it hits decides how that code is answered. ``fault_class`` sorts a
+code into throttling, server (5xx), timeout or client; each API renders a class its own way (Alibaba's
+error envelope on ECS/SLB/Alidns, a Kubernetes ``Status`` on k8s), so one rule for product ``*`` keeps
+its meaning on every API it reaches.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,21 @@ from typing import Any
 from sandbox.core.errors import KNOWN_CODES
 
 PRODUCTS = ("ecs", "slb", "alidns", "k8s", "*")
+# Codes that mean "slow down" on some API: Alibaba's throttling codes and the Kubernetes reason.
+THROTTLING_CODES = ("Throttling", "TooManyRequests")
+
+
+def fault_class(code: str, http_status: int) -> str:
+    """``throttling``, ``server`` or ``client`` for an injected error code.
+
+    Throttling: ``Throttling``, any ``Throttling.*`` code, ``TooManyRequests``, or any code with status 429.
+    Server: a status of 500 or more (given by the rule or documented for the code). Client: the rest.
+    """
+    if code in THROTTLING_CODES or code.startswith("Throttling.") or http_status == 429:
+        return "throttling"
+    if http_status >= 500:
+        return "server"
+    return "client"
 
 
 class FaultRuleError(ValueError):
@@ -88,10 +109,20 @@ class FaultDecision:
     timeout: bool
     delay_ms: int
     message: str
+    status_given: bool = False  # the rule set http_status itself
 
     @property
     def is_error(self) -> bool:
         return self.error_code is not None
+
+    @property
+    def kind(self) -> str:
+        """``timeout``, ``delay`` or the ``fault_class`` of the error code."""
+        if self.timeout:
+            return "timeout"
+        if self.error_code is None:
+            return "delay"
+        return fault_class(self.error_code, self.http_status)
 
 
 class FaultInjector:
@@ -131,5 +162,12 @@ class FaultInjector:
                 if rule.error is None:
                     return FaultDecision(None, 200, False, rule.delay_ms, "")
                 status, message = KNOWN_CODES.get(rule.error, (400, f"Injected fault {rule.error}."))
-                return FaultDecision(rule.error, rule.http_status or status, False, rule.delay_ms, message)
+                return FaultDecision(
+                    rule.error,
+                    rule.http_status or status,
+                    False,
+                    rule.delay_ms,
+                    message,
+                    status_given=rule.http_status is not None,
+                )
             return None

@@ -1,9 +1,10 @@
-"""The RPC endpoint: signature check, dispatch on (x-acs-version, x-acs-action), limits, faults, envelope."""
+"""The RPC endpoint: signature check, dispatch on (x-acs-version, x-acs-action), limits, quotas, faults."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from sandbox.core.errors import ApiError, InvalidAction, InvalidParameter, Throttling
+from sandbox.core.faults import FaultDecision
 from sandbox.core.params import Params
 from sandbox.core.signature import SignatureVerifier
 
@@ -56,7 +58,26 @@ def request_id() -> str:
     return str(uuid.uuid4()).upper()
 
 
-def error_response(error: ApiError, rid: str, host_id: str, product: str) -> JSONResponse:
+def cloud_fault_error(decision: FaultDecision) -> ApiError:
+    """The Alibaba error an injected fault answers on ECS, SLB and Alidns.
+
+    The code is answered as given, with its documented (or the rule's) status, except that the
+    Kubernetes throttling reason ``TooManyRequests`` becomes ``Throttling.User`` (400), the code these
+    products throttle with, so one throttling rule for product ``*`` means throttling everywhere.
+    """
+    code = decision.error_code or "InternalError"
+    if code == "TooManyRequests":
+        return ApiError(
+            Throttling.message,
+            code=Throttling.code,
+            http_status=decision.http_status if decision.status_given else 400,
+        )
+    return ApiError(decision.message, code=code, http_status=decision.http_status)
+
+
+def error_response(
+    error: ApiError, rid: str, host_id: str, product: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body = {
         "RequestId": rid,
         "HostId": host_id,
@@ -64,7 +85,7 @@ def error_response(error: ApiError, rid: str, host_id: str, product: str) -> JSO
         "Message": error.message,
         "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}&product={product}&requestId={rid}",
     }
-    return JSONResponse(body, status_code=error.http_status)
+    return JSONResponse(body, status_code=error.http_status, headers=headers)
 
 
 class RpcEndpoint:
@@ -103,6 +124,14 @@ class RpcEndpoint:
             error = Throttling()
             self._record(product.name, action, error.http_status, error.code, params, rid)
             return error_response(error, rid, host_id, recommend)
+        verdict = self.world.quotas.check(product.name, action)
+        if verdict is not None:
+            error = Throttling()
+            retry_after = (
+                {"x-acs-retry-after": str(math.ceil(verdict.wait_s * 1000))} if verdict.retry_after else None
+            )
+            self._record(product.name, action, error.http_status, error.code, params, rid)
+            return error_response(error, rid, host_id, recommend, retry_after)
 
         decision = self.world.faults.check(product.name, action)
         if decision is not None:
@@ -118,7 +147,7 @@ class RpcEndpoint:
             if decision.delay_ms:
                 await asyncio.sleep(decision.delay_ms / 1000)
             if decision.is_error:
-                error = ApiError(decision.message, code=decision.error_code, http_status=decision.http_status)
+                error = cloud_fault_error(decision)
                 self._record(product.name, action, error.http_status, error.code, params, rid)
                 return error_response(error, rid, host_id, recommend)
 

@@ -53,6 +53,14 @@ class InvalidImageIdNotFound(ApiError):
     message = "The specified ImageId does not exist."
 
 
+class ImageNotValid(ApiError):
+    """An image that exists but is deprecated or not available (RunInstances error table, 403)."""
+
+    code = "OperationDenied.ImageNotValid"
+    http_status = 403
+    message = "The specified Image is disabled or is deleted."
+
+
 class InvalidInstanceTypeNotFound(ApiError):
     code = "InvalidInstanceType.NotFound"
     http_status = 404

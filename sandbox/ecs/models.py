@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.core.errors import InvalidParameter
 from sandbox.ecs import exceptions as exc
+from sandbox.ecs.images import Image, images_from_state, images_to_state, seed_images
 from sandbox.ecs.network import SEED_VPC, SEED_VSWITCHES, Permission, SecurityGroup, Vpc, VSwitch
 
 if TYPE_CHECKING:
@@ -34,12 +35,6 @@ SEED_INSTANCE_TYPES = (
     InstanceType("ecs.g7.xlarge", "ecs.g7", 4, 16.0),
     InstanceType("ecs.g7.2xlarge", "ecs.g7", 8, 32.0),
     InstanceType("ecs.r7.large", "ecs.r7", 2, 16.0),
-)
-
-SEED_IMAGES = (
-    "ubuntu_22_04_x64_20G_alibase_20240130.vhd",
-    "ubuntu_24_04_x64_20G_alibase_20240812.vhd",
-    "aliyun_3_x64_20G_alibase_20240528.vhd",
 )
 
 
@@ -83,12 +78,12 @@ class TokenRecord:
 
 
 class EcsBackend:
-    """Instances, security groups, VPCs and vSwitches of the region, plus quota and idempotency."""
+    """Instances, images, security groups, VPCs and vSwitches of the region, plus quota and idempotency."""
 
     def __init__(self, world: World):
         self.world = world
         self.instance_types: dict[str, InstanceType] = {t.instance_type: t for t in SEED_INSTANCE_TYPES}
-        self.images: tuple[str, ...] = SEED_IMAGES
+        self.images: dict[str, Image] = seed_images()
         self.instances: dict[str, Instance] = {}
         self.vpcs: dict[str, Vpc] = {}
         self.vswitches: dict[str, VSwitch] = {}
@@ -107,6 +102,7 @@ class EcsBackend:
         self.instances = {}
         self.client_tokens = {}
         self.vcpu_quota = DEFAULT_VCPU_QUOTA
+        self.images = seed_images()
         vpc_id, vpc_name, cidr = SEED_VPC
         self.vpcs = {vpc_id: Vpc(vpc_id, vpc_name, cidr, now, is_default=False)}
         self.vswitches = {
@@ -123,6 +119,7 @@ class EcsBackend:
             "security_groups": [sg.to_state() for sg in self.security_groups.values()],
             "client_tokens": {k: asdict(v) for k, v in self.client_tokens.items()},
             "vcpu_quota": self.vcpu_quota,
+            "images": images_to_state(self.images),
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -134,6 +131,7 @@ class EcsBackend:
         }
         self.client_tokens = {k: TokenRecord(**v) for k, v in state["client_tokens"].items()}
         self.vcpu_quota = int(state.get("vcpu_quota", DEFAULT_VCPU_QUOTA))
+        self.images = images_from_state(state.get("images"))
 
     def tick(self, now: float) -> None:
         for instance in self.instances.values():
@@ -262,8 +260,13 @@ class EcsBackend:
             raise exc.InvalidAmount()
         if min_amount is not None and not 1 <= min_amount <= amount:
             raise InvalidParameter("MinAmount", "It must be from 1 to Amount.")
-        if image_id not in self.images:
+        image = self.images.get(image_id)
+        if image is None:
             raise exc.InvalidImageIdNotFound(f"The specified ImageId does not exist: {image_id}.")
+        if image.status != "Available":
+            raise exc.ImageNotValid(
+                f"The specified Image is disabled or is deleted: {image_id} is {image.status}."
+            )
         itype = self.instance_types.get(instance_type)
         if itype is None:
             raise exc.InvalidInstanceTypeNotFound(

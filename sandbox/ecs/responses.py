@@ -10,6 +10,7 @@ from sandbox.core.errors import ApiError, InvalidParameter
 from sandbox.core.params import Params, paginate
 from sandbox.core.timefmt import iso_minutes
 from sandbox.ecs import exceptions as exc
+from sandbox.ecs.images import IMAGE_ACTIONS
 from sandbox.ecs.models import STATUSES, Instance, check_tags
 from sandbox.ecs.responses_region import REGION_ACTIONS
 from sandbox.world import REGION_ID
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 def instance_view(world: World, i: Instance) -> dict[str, Any]:
     itype = world.ecs.instance_types[i.instance_type]
+    image = world.ecs.images.get(i.image_id)
     return {
         "InstanceId": i.instance_id,
         "InstanceName": i.instance_name,
@@ -33,8 +35,8 @@ def instance_view(world: World, i: Instance) -> dict[str, Any]:
         "Cpu": itype.cpu,
         "Memory": int(itype.memory_gib * 1024),
         "ImageId": i.image_id,
-        "OSType": "linux",
-        "OSName": i.image_id.split("_x64")[0].replace("_", " "),
+        "OSType": image.os_type if image else "linux",
+        "OSName": image.os_name if image else i.image_id.split("_x64")[0].replace("_", " "),
         "CreationTime": iso_minutes(i.created_at),
         "StartTime": iso_minutes(i.started_at),
         "ExpiredTime": "2099-12-31T15:59Z",
@@ -316,4 +318,5 @@ ACTIONS = {
     "DeleteInstance": delete_instance,
     "DescribeUserData": describe_user_data,
     **REGION_ACTIONS,
+    **IMAGE_ACTIONS,
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,6 +17,7 @@ from starlette.routing import Route
 
 from sandbox.kube.api import ApiRequest, ApiResponse, WatchSpec, handle
 from sandbox.kube.errors import KubeError, forbidden, path_not_found, unauthorized, unavailable
+from sandbox.kube.faults import fault_error, throttled, timed_out
 from sandbox.kube.sim import KubeSim
 
 log = logging.getLogger("sandbox.kube")
@@ -23,20 +25,6 @@ log = logging.getLogger("sandbox.kube")
 ANONYMOUS_PATHS = ("version", "healthz", "livez", "readyz")
 DEFAULT_TIMEOUT_HOLD_MS = 60_000
 WATCH_POLL_S = 0.2
-# Status reasons an injected k8s fault may name, with their HTTP status.
-FAULT_REASONS = {
-    "BadRequest": 400,
-    "Unauthorized": 401,
-    "Forbidden": 403,
-    "NotFound": 404,
-    "Conflict": 409,
-    "Gone": 410,
-    "Invalid": 422,
-    "TooManyRequests": 429,
-    "InternalError": 500,
-    "ServiceUnavailable": 503,
-    "Timeout": 504,
-}
 
 
 def _json(body: Any, status: int, headers: dict[str, str] | None = None) -> Response:
@@ -63,29 +51,26 @@ class KubeApp:
         action = f"{request.method} {request.url.path}"
         params: dict[str, Any] = {"cluster": name, **dict(request.query_params)}
         body = await request.body()
+        verdict = self.world.quotas.check("k8s", action)
+        if verdict is not None:
+            error = throttled(
+                "Too many requests, please try again later (per-minute quota of this request used up).",
+                max(1, math.ceil(verdict.wait_s)),
+            )
+            self._record(action, error.code, error.reason, params)
+            return _json(error.status(), error.code, error.headers)
         decision = self.world.faults.check("k8s", action)
         if decision is not None:
             if decision.timeout:
                 self._record(action, 504, "timeout", params)
                 await asyncio.sleep((decision.delay_ms or DEFAULT_TIMEOUT_HOLD_MS) / 1000)
-                error = KubeError(
-                    504,
-                    "Timeout",
-                    "the server was unable to return a response in the time allotted, "
-                    "but may still be processing the request",
-                )
-                return _json(error.status(), 504)
+                return _json(timed_out().status(), 504)
             if decision.delay_ms:
                 await asyncio.sleep(decision.delay_ms / 1000)
-            if decision.is_error and decision.error_code:
-                code = (
-                    FAULT_REASONS.get(decision.error_code, decision.http_status)
-                    if decision.http_status in (400, FAULT_REASONS.get(decision.error_code))
-                    else decision.http_status
-                )
-                error = KubeError(code, decision.error_code, f"injected fault: {decision.error_code}")
-                self._record(action, code, error.reason, params)
-                return _json(error.status(), code)
+            if decision.is_error:
+                error = fault_error(decision)
+                self._record(action, error.code, error.reason, params)
+                return _json(error.status(), error.code, error.headers)
         try:
             response = self._dispatch(request, name, parts, body)
         except KubeError as error:

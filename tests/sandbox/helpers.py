@@ -30,12 +30,13 @@ def run_instances(
     instance_type: str = "ecs.g7.large",
     tags: dict[str, str] | None = None,
     security_group_id: str | None = None,
+    image_id: str = IMAGE_ID,
     **fields,
 ) -> list[str]:
     client = sandbox.ecs_client()
     request = ecs_models.RunInstancesRequest(
         region_id=REGION,
-        image_id=IMAGE_ID,
+        image_id=image_id,
         instance_type=instance_type,
         v_switch_id=VSWITCHES[zone],
         security_group_id=security_group_id or create_security_group(sandbox),
