@@ -105,8 +105,14 @@ def test_settings_from_env(tmp_path):
 
 def test_isolated_settings_use_distinct_free_ports(tmp_path):
     settings = DevSettings.isolated(tmp_path)
-    ports = {settings.api_port, settings.sandbox_http_port, settings.sandbox_kube_port,
-             settings.sandbox_dns_port, settings.worker_log_port, settings.trigger_log_port}
+    ports = {
+        settings.api_port,
+        settings.sandbox_http_port,
+        settings.sandbox_kube_port,
+        settings.sandbox_dns_port,
+        settings.worker_log_port,
+        settings.trigger_log_port,
+    }
     assert len(ports) == 6
     assert not ports & {8080, 8470, 8471, 8453, 8793, 8794}
     assert free_tcp_udp_port() > 0

@@ -13,8 +13,13 @@ from yunfleet.devenv.procs import StartupError, start, wait_until
 
 
 def test_a_process_that_dies_during_startup_reports_its_log(tmp_path):
-    proc = start("probe", [sys.executable, "-c", "print('port 1 is taken'); raise SystemExit(3)"],
-                 env={"PATH": "/usr/bin"}, log_path=tmp_path / "probe.log", cwd=REPO_ROOT)
+    proc = start(
+        "probe",
+        [sys.executable, "-c", "print('port 1 is taken'); raise SystemExit(3)"],
+        env={"PATH": "/usr/bin"},
+        log_path=tmp_path / "probe.log",
+        cwd=REPO_ROOT,
+    )
     with pytest.raises(StartupError, match=r"(?s)probe exited with code 3 before ready.*port 1 is taken"):
         wait_until(proc, lambda: False, timeout=30, what="ready", interval=0.05)
 
@@ -24,8 +29,13 @@ def test_waiting_is_bounded_and_stop_ends_the_group(tmp_path):
         "import subprocess, sys, time; "
         "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"
     )
-    proc = start("sleeper", [sys.executable, "-c", code], env={"PATH": "/usr/bin"},
-                 log_path=tmp_path / "sleeper.log", cwd=REPO_ROOT)
+    proc = start(
+        "sleeper",
+        [sys.executable, "-c", code],
+        env={"PATH": "/usr/bin"},
+        log_path=tmp_path / "sleeper.log",
+        cwd=REPO_ROOT,
+    )
     try:
         with pytest.raises(StartupError, match="did not reach 'ready' within 1 s"):
             wait_until(proc, lambda: False, timeout=1, what="ready", interval=0.05)

@@ -174,8 +174,9 @@ class DevSettings:
         return {"conn_type": "generic", "extra": {"url": self.registry_url}}
 
 
-def process_env(settings: DevSettings, *, base: Mapping[str, str] | None = None,
-                inherit_airflow_env: bool = True) -> dict[str, str]:
+def process_env(
+    settings: DevSettings, *, base: Mapping[str, str] | None = None, inherit_airflow_env: bool = True
+) -> dict[str, str]:
     """Environment for every process of the platform (sandbox, airflow, CLI calls against it).
 
     It carries every setting, so ``DevSettings.from_env(process_env(s)) == s``: a `yunfleet` or

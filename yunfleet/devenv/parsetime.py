@@ -57,8 +57,14 @@ def probe_env(airflow_home: Path, base: Mapping[str, str] | None = None) -> dict
     return env
 
 
-def measure_dag_import(path: Path, *, repeats: int = 3, timeout: float = 120.0,
-                       env: Mapping[str, str] | None = None, warm: bool = False) -> ParseTiming:
+def measure_dag_import(
+    path: Path,
+    *,
+    repeats: int = 3,
+    timeout: float = 120.0,
+    env: Mapping[str, str] | None = None,
+    warm: bool = False,
+) -> ParseTiming:
     """Import ``path`` ``repeats`` times, each in a new interpreter; raise with stderr on failure.
 
     ``warm=True`` also resolves the common authoring names (``DAG``, ``dag``, ``task``, ``Param``,
@@ -72,7 +78,11 @@ def measure_dag_import(path: Path, *, repeats: int = 3, timeout: float = 120.0,
         for _ in range(repeats):
             result = subprocess.run(
                 [sys.executable, "-c", _PROBE, str(path), "warm" if warm else "cold"],
-                env=run_env, capture_output=True, text=True, timeout=timeout, check=False,
+                env=run_env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
             )
             if result.returncode != 0:
                 raise RuntimeError(f"importing {path} failed:\n{result.stderr[-2000:]}")

@@ -42,8 +42,14 @@ def sandbox_available() -> bool:
 class LocalPlatform:
     """Prepare, start and stop the sandbox and Airflow for one :class:`DevSettings`."""
 
-    def __init__(self, settings: DevSettings, *, inherit_airflow_env: bool = True,
-                 echo: Callable[[str], None] = print, sandbox_argv: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        settings: DevSettings,
+        *,
+        inherit_airflow_env: bool = True,
+        echo: Callable[[str], None] = print,
+        sandbox_argv: list[str] | None = None,
+    ) -> None:
         self.settings = settings
         command = os.environ.get("YUNFLEET_SANDBOX_COMMAND")
         self.sandbox_argv = sandbox_argv or (shlex.split(command) if command else None)
@@ -78,13 +84,24 @@ class LocalPlatform:
         write_airflow_cfg(s)
         self.password = ensure_admin_password(s)
         started = time.monotonic()
-        run_checked([str(self.bin_dir / "airflow"), "db", "migrate"], env=self.env, cwd=REPO_ROOT,
-                    log_path=self.setup_log, timeout=600, what="airflow db migrate")
+        run_checked(
+            [str(self.bin_dir / "airflow"), "db", "migrate"],
+            env=self.env,
+            cwd=REPO_ROOT,
+            log_path=self.setup_log,
+            timeout=600,
+            what="airflow db migrate",
+        )
         self.timings["db_migrate"] = time.monotonic() - started
         started = time.monotonic()
-        out = run_checked([sys.executable, "-m", "yunfleet.devenv.bootstrap"], env=self.env,
-                          cwd=REPO_ROOT, log_path=self.setup_log, timeout=300,
-                          what="creating connections and pools")
+        out = run_checked(
+            [sys.executable, "-m", "yunfleet.devenv.bootstrap"],
+            env=self.env,
+            cwd=REPO_ROOT,
+            log_path=self.setup_log,
+            timeout=300,
+            what="creating connections and pools",
+        )
         self.timings["bootstrap"] = time.monotonic() - started
         for line in out.splitlines():
             if line.startswith(("connection ", "pool ", "registry ")):
@@ -92,8 +109,13 @@ class LocalPlatform:
 
     def check_ports(self) -> None:
         s = self.settings
-        ports = {"api": s.api_port, "sandbox http": s.sandbox_http_port, "sandbox kube": s.sandbox_kube_port,
-                 "worker log server": s.worker_log_port, "trigger log server": s.trigger_log_port}
+        ports = {
+            "api": s.api_port,
+            "sandbox http": s.sandbox_http_port,
+            "sandbox kube": s.sandbox_kube_port,
+            "worker log server": s.worker_log_port,
+            "trigger log server": s.trigger_log_port,
+        }
         busy = [f"{name} port {port}" for name, port in ports.items() if port_in_use(port)]
         if busy:
             raise StartupError(
@@ -105,27 +127,38 @@ class LocalPlatform:
         """Start ``python -m sandbox`` and wait for ``/_sandbox/health``; None if it is not there yet."""
         argv = self.sandbox_argv or [sys.executable, "-m", "sandbox"]
         if self.sandbox_argv is None and not sandbox_available():
-            self.echo("sandbox: not available yet (sandbox/__main__.py is missing); "
-                      "starting Airflow without a local cloud")
+            self.echo(
+                "sandbox: not available yet (sandbox/__main__.py is missing); "
+                "starting Airflow without a local cloud"
+            )
             return None
-        proc = start("sandbox", argv, env=self.env,
-                     log_path=self.sandbox_log, cwd=REPO_ROOT)
+        proc = start("sandbox", argv, env=self.env, log_path=self.sandbox_log, cwd=REPO_ROOT)
         self.sandbox = proc
         health = f"{self.settings.sandbox_url}/_sandbox/health"
         self.timings["sandbox_ready"] = wait_until(
-            proc, lambda: httpx.get(health, timeout=2).status_code == 200, timeout=timeout,
+            proc,
+            lambda: httpx.get(health, timeout=2).status_code == 200,
+            timeout=timeout,
             what="answering GET /_sandbox/health",
         )
         return proc
 
     def start_airflow(self, timeout: float = 300) -> ManagedProcess:
         """Start ``airflow standalone`` and wait until every component reports healthy."""
-        proc = start("airflow standalone", [str(self.bin_dir / "airflow"), "standalone"], env=self.env,
-                     log_path=self.airflow_log, cwd=REPO_ROOT)
+        proc = start(
+            "airflow standalone",
+            [str(self.bin_dir / "airflow"), "standalone"],
+            env=self.env,
+            log_path=self.airflow_log,
+            cwd=REPO_ROOT,
+        )
         self.airflow = proc
         with self.api() as api:
             self.timings["airflow_ready"] = wait_until(
-                proc, lambda: self.airflow_healthy(api), timeout=timeout, what="all components healthy",
+                proc,
+                lambda: self.airflow_healthy(api),
+                timeout=timeout,
+                what="all components healthy",
                 interval=1.0,
             )
         return proc
@@ -184,7 +217,7 @@ class LocalPlatform:
         lines += [
             f"  logs                    : {s.logs_dir}/ (airflow.log, sandbox.log, setup.log)",
             f"  state                   : {s.home}/",
-            "  airflow CLI             : eval \"$(.venv/bin/python -m yunfleet.devenv env)\"",
+            '  airflow CLI             : eval "$(.venv/bin/python -m yunfleet.devenv env)"',
             "DAGs are paused at creation: unpause one in the UI (or PATCH is_paused) before it runs.",
             "Press Ctrl-C to stop everything.",
         ]

@@ -78,8 +78,9 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def start(name: str, argv: Sequence[str], *, env: Mapping[str, str], log_path: Path,
-          cwd: Path) -> ManagedProcess:
+def start(
+    name: str, argv: Sequence[str], *, env: Mapping[str, str], log_path: Path, cwd: Path
+) -> ManagedProcess:
     """Start ``argv`` in a new session (so Ctrl-C reaches it only through us), output to ``log_path``."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
@@ -97,8 +98,9 @@ def start(name: str, argv: Sequence[str], *, env: Mapping[str, str], log_path: P
     return ManagedProcess(name=name, popen=popen, log_path=log_path)
 
 
-def wait_until(proc: ManagedProcess, ready: Callable[[], bool], *, timeout: float, what: str,
-               interval: float = 0.5) -> float:
+def wait_until(
+    proc: ManagedProcess, ready: Callable[[], bool], *, timeout: float, what: str, interval: float = 0.5
+) -> float:
     """Poll ``ready()`` until true; fail fast if the process exits. Returns the seconds waited."""
     started = time.monotonic()
     deadline = started + timeout
@@ -115,13 +117,19 @@ def wait_until(proc: ManagedProcess, ready: Callable[[], bool], *, timeout: floa
         time.sleep(interval)
 
 
-def run_checked(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, log_path: Path,
-                timeout: float, what: str) -> str:
+def run_checked(
+    argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, log_path: Path, timeout: float, what: str
+) -> str:
     """Run a setup command to completion, appending its output to ``log_path``; raise with its tail."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     try:
         result = subprocess.run(
-            list(argv), cwd=cwd, env=dict(env), capture_output=True, text=True, timeout=timeout,
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
