@@ -92,6 +92,34 @@ def test_mutating_dags_take_ticket_and_dry_run(dag_file):
             assert not missing, f"{dag.dag_id}: missing params {sorted(missing)}"
 
 
+def test_mutating_dags_check_their_conf_first(dag_file):
+    """Every root task of a mutating DAG is a ``flows.run.entry``: undeclared conf keys stop the run there."""
+    for dag in _dags(dag_file):
+        if dag.dag_id in MUTATING_DAG_IDS:
+            roots = [t for t in dag.tasks if not t.upstream_task_ids]
+            assert roots, f"{dag.dag_id}: no root task"
+            for root in roots:
+                assert getattr(getattr(root, "python_callable", None), "yunfleet_entry", False), (
+                    f"{dag.dag_id}.{root.task_id} is a root task but not a flows.run.entry"
+                )
+
+
+def test_task_code_lives_in_the_flows_module_named_after_the_dag(dag_file):
+    """A reader finds task X of DAG Y as function X in flows/Y.py (sensors and operators excepted)."""
+    for dag in _dags(dag_file):
+        if dag.dag_id not in CONTRACT_DAG_IDS:
+            continue
+        for task in dag.tasks:
+            fn = getattr(task, "python_callable", None)
+            if fn is None:
+                continue
+            fn = getattr(fn, "__wrapped__", fn)
+            assert fn.__module__ == f"flows.{dag.dag_id}" or fn.__module__ == "flows.run", (
+                f"{dag.dag_id}.{task.task_id} runs {fn.__module__}.{fn.__name__}"
+            )
+            assert fn.__name__ == task.task_id, f"{dag.dag_id}.{task.task_id} runs {fn.__name__}"
+
+
 def test_imports_fast_on_top_of_airflow_sdk(dag_file, tmp_path):
     """Fresh-interpreter import; a slow first sample is re-measured so a busy machine does not decide."""
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}

@@ -94,12 +94,3 @@ def test_failure_before_any_change_restores_the_previous_state(flow_registry: An
     with pytest.raises(AirflowFailException, match="zone sold out"):
         run.finish(context, steps.LIFECYCLE)
     assert flow_registry.registry.get_cluster(CLUSTER) is None
-
-
-def test_every_mutating_dag_starts_with_the_conf_check() -> None:
-    for dag_id in ("provision_cluster", "decommission_cluster"):
-        dag = load_dag(dag_id)
-        roots = [t for t in dag.tasks if not t.upstream_task_ids]
-        assert roots, dag_id
-        for root in roots:
-            assert getattr(root.python_callable, "yunfleet_entry", False), (dag_id, root.task_id)
