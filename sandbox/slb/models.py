@@ -97,6 +97,9 @@ class SlbBackend:
         self.world = world
         self.load_balancers: dict[str, LoadBalancer] = {}
         self.next_public_host = 10
+        # ClientToken of CreateLoadBalancer -> {"fingerprint", "response"}; kept after a delete, so a
+        # reused token answers with the original (possibly deleted) load balancer, as ECS does.
+        self.client_tokens: dict[str, dict[str, Any]] = {}
         self._probes: list[HealthProbe] = []
 
     # -- lifecycle of the backend ---------------------------------------------------------------
@@ -104,11 +107,13 @@ class SlbBackend:
     def reset(self) -> None:
         self.load_balancers = {}
         self.next_public_host = 10
+        self.client_tokens = {}
 
     def to_state(self) -> dict[str, Any]:
         return {
             "load_balancers": [lb.to_state() for lb in self.load_balancers.values()],
             "next_public_host": self.next_public_host,
+            "client_tokens": self.client_tokens,
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -116,6 +121,7 @@ class SlbBackend:
             raw["load_balancer_id"]: LoadBalancer.from_state(raw) for raw in state["load_balancers"]
         }
         self.next_public_host = int(state["next_public_host"])
+        self.client_tokens = dict(state.get("client_tokens") or {})
 
     def add_health_probe(self, probe: HealthProbe) -> None:
         """Register a probe that decides whether an instance serves a listener port."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from sandbox.core.errors import InvalidParameter
 from sandbox.core.params import Params, paginate
 from sandbox.core.timefmt import iso_seconds, millis
+from sandbox.ecs.exceptions import IdempotentParameterMismatch
 from sandbox.ecs.models import check_tags
 from sandbox.slb import exceptions as exc
 from sandbox.slb.models import MAX_BACKENDS_PER_CALL, BackendServer, LoadBalancer
@@ -59,8 +61,19 @@ def _backend_view(b: BackendServer, weight_as_str: bool) -> dict[str, Any]:
 
 
 def create_load_balancer(world: World, p: Params) -> dict[str, Any]:
+    """Create a load balancer; a reused ``ClientToken`` answers with the first result (even if deleted)."""
     tags = p.tags()
     check_tags(tags)
+    token = p.str("ClientToken")
+    fingerprint = json.dumps({k: v for k, v in sorted(p.values.items()) if k != "ClientToken"})
+    if token:
+        if len(token) > 64 or not token.isascii():
+            raise InvalidParameter("ClientToken", "It must be ASCII and at most 64 characters.")
+        record = world.slb.client_tokens.get(token)
+        if record is not None:
+            if record["fingerprint"] != fingerprint:
+                raise IdempotentParameterMismatch()
+            return dict(record["response"])
     name = p.str("LoadBalancerName")
     if name is not None and not (1 <= len(name) <= 80):
         raise InvalidParameter("LoadBalancerName", "It must be 1 to 80 characters long.")
@@ -77,7 +90,7 @@ def create_load_balancer(world: World, p: Params) -> dict[str, Any]:
         bandwidth=p.int("Bandwidth", 5120, minimum=1, maximum=5120) or 5120,
         delete_protection=p.enum("DeleteProtection", ("on", "off"), "off") or "off",
     )
-    return {
+    response = {
         "LoadBalancerId": lb.load_balancer_id,
         "Address": lb.address,
         "LoadBalancerName": lb.load_balancer_name,
@@ -88,6 +101,9 @@ def create_load_balancer(world: World, p: Params) -> dict[str, Any]:
         "ResourceGroupId": "rg-sandbox",
         "OrderId": 0,
     }
+    if token:
+        world.slb.client_tokens[token] = {"fingerprint": fingerprint, "response": response}
+    return response
 
 
 def describe_load_balancers(world: World, p: Params) -> dict[str, Any]:

@@ -305,3 +305,23 @@ def test_tags(clean_sandbox):
         )
     )
     assert error.code == "InvalidLoadBalancerId.NotFound"
+
+
+def test_client_token_replays_the_first_create_even_after_a_delete(clean_sandbox):
+    client = clean_sandbox.slb_client()
+    first = _create(client, load_balancer_name="api-demo", address_type="internet", client_token="tok-1")
+    again = _create(client, load_balancer_name="api-demo", address_type="internet", client_token="tok-1")
+    assert again.load_balancer_id == first.load_balancer_id and again.address == first.address
+    listed = client.describe_load_balancers(slb_models.DescribeLoadBalancersRequest(region_id=REGION)).body
+    assert listed.total_count == 1
+    error = _error(
+        lambda: _create(client, load_balancer_name="other", address_type="internet", client_token="tok-1")
+    )
+    assert (error.code, error.status_code) == ("IdempotentParameterMismatch", 400)
+    client.delete_load_balancer(
+        slb_models.DeleteLoadBalancerRequest(region_id=REGION, load_balancer_id=first.load_balancer_id)
+    )
+    replayed = _create(client, load_balancer_name="api-demo", address_type="internet", client_token="tok-1")
+    assert replayed.load_balancer_id == first.load_balancer_id  # the id of a load balancer that is gone
+    listed = client.describe_load_balancers(slb_models.DescribeLoadBalancersRequest(region_id=REGION)).body
+    assert listed.total_count == 0
