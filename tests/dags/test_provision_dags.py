@@ -130,6 +130,7 @@ def test_provision_wiring() -> None:
         "worker_pool",
         "wait_nodes",
         "register",
+        "verify",
         "finish",
     }
     pools = {tid: t.pool for tid, t in tasks.items()}
@@ -142,7 +143,8 @@ def test_provision_wiring() -> None:
     assert tasks["take_lock"].retries == 0 and tasks["finish"].retries == 0
     assert tasks["finish"].trigger_rule == "all_done"
     assert tasks["wait_nodes"].trigger_rule == "none_failed_min_one_success"
-    assert tasks["finish"].upstream_task_ids == {"register"}
+    assert tasks["finish"].upstream_task_ids == {"verify"}
+    assert tasks["verify"].upstream_task_ids == {"register"}
     assert getattr(tasks["worker_pool"], "_is_mapped", False) or type(
         tasks["worker_pool"]
     ).__name__.startswith("Mapped")

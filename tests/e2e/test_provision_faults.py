@@ -19,6 +19,7 @@ from tests.fixtures.provisioning import (
     registry_rows,
     run_report,
     tagged_inventory,
+    task_log,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
@@ -129,6 +130,76 @@ def test_vcpu_quota_too_small_fails_validation_before_any_change(platform: Any) 
     assert mutating_calls(sandbox, since) == []
     nothing: dict[str, list[Any]] = {"instances": [], "load_balancers": [], "security_groups": []}
     assert tagged_inventory(sandbox, "theta") == nothing
+
+
+def _add_records(sandbox: Any, records: list[tuple[str, str, str]]) -> list[str]:
+    """Add ``(rr, type, value)`` records to the sandbox zone through the Alidns SDK; their record ids."""
+    from alibabacloud_alidns20150109 import models as dns_models
+
+    client = sandbox.dns_client()
+    ids = []
+    for rr, record_type, value in records:
+        request = dns_models.AddDomainRecordRequest(
+            domain_name="fleet.example.com", rr=rr, type=record_type, value=value, ttl=600
+        )
+        ids.append(client.add_domain_record(request).body.record_id)
+    return ids
+
+
+def _delete_records(sandbox: Any, record_ids: list[str]) -> None:
+    from alibabacloud_alidns20150109 import models as dns_models
+
+    client = sandbox.dns_client()
+    for record_id in record_ids:
+        client.delete_domain_record(dns_models.DeleteDomainRecordRequest(record_id=record_id))
+
+
+def test_foreign_api_record_on_page_two_fails_validation_before_any_change(platform: Any) -> None:
+    """A name the plan would own is someone else's: found by reading (all pages, exact RR), not by writing."""
+    sandbox = platform.sandbox
+    # 520 unrelated records push the foreign one past the first 500-record page; fuzzy neighbours
+    # of the RR ("api.kappa2", "x.api.kappa") must not be mistaken for it.
+    filler = [(f"filler{n:03d}.kappa", "A", f"10.9.{n // 250}.{n % 250 + 1}") for n in range(520)]
+    neighbours = [("api.kappa2", "A", "10.8.0.2"), ("x.api.kappa", "A", "10.8.0.3")]
+    ids = _add_records(sandbox, filler + neighbours + [("api.kappa", "A", "10.8.0.1")])
+    since = sandbox.calls()["next"]
+    try:
+        run_id, state = provision(platform, cluster_conf("kappa", "OPS-7100", small=True))
+        assert state == "failed"
+        report = run_report(platform, "provision_cluster", run_id)
+        assert "validation failed, nothing was changed" in report
+        assert "api.kappa.fleet.example.com already has records Yunfleet did not create" in report
+        assert mutating_calls(sandbox, since) == []
+        assert registry_rows(platform, "SELECT name FROM clusters WHERE name = 'kappa'", ()) == []
+    finally:
+        _delete_records(sandbox, ids)
+
+
+def test_cleared_run_after_decommission_rebuilds_the_cluster_for_real(platform: Any) -> None:
+    """Same run id after decommission: ClientTokens replay released ids; success only if it is there."""
+    sandbox = platform.sandbox
+    run_id, state = provision(platform, cluster_conf("lambda", "OPS-7200", small=True))
+    assert state == "success", platform.explain("provision_cluster", run_id)
+    assert decommission(platform, "lambda", "OPS-7201") == "success"
+    response = platform.api(
+        "POST",
+        "/api/v2/dags/provision_cluster/clearTaskInstances",
+        json={"dry_run": False, "dag_run_id": run_id, "only_failed": False, "reset_dag_runs": True},
+    )
+    assert response.status_code == 200, response.text
+    state = platform.wait("provision_cluster", run_id, timeout=900)
+    inv = tagged_inventory(sandbox, "lambda")
+    registered = registry_rows(platform, "SELECT state FROM clusters WHERE name = 'lambda'", ())
+    try:
+        # the hooks see through the replays (new tokens), so the run rebuilds the cluster for real
+        assert state == "success", platform.explain("provision_cluster", run_id)
+        assert sorted(i["status"] for i in inv["instances"]) == ["Running"] * 3
+        assert len(inv["load_balancers"]) == 1 and len(inv["security_groups"]) == 1
+        assert registered == [("ready",)]
+        verify_log = task_log(platform, "provision_cluster", run_id, "verify", try_number=2)
+        assert "verify failed" not in verify_log
+    finally:
+        assert decommission(platform, "lambda", "OPS-7202") == "success"
 
 
 class _Receiver(BaseHTTPRequestHandler):
