@@ -38,7 +38,7 @@ def _load_kube() -> Any:
     try:
         from sandbox import kube
 
-        return kube.build_app, kube.control_routes, kube.tls_files
+        return kube.build_app, kube.control_routes, kube.server_tls
     except (ImportError, AttributeError) as error:
         log.info("Kubernetes API not available, running without it: %s", error)
         return None
@@ -71,12 +71,12 @@ async def serve(settings: Settings) -> int:
     kube = _load_kube()
     kube_app = None
     extra_routes = []
-    certfile = keyfile = None
+    kube_tls: Any = None
     if kube is not None:
-        build_app, kube_control_routes, tls_files = kube
+        build_app, kube_control_routes, server_tls = kube
         kube_app = build_app(world)
         extra_routes = list(kube_control_routes(world))
-        certfile, keyfile = tls_files(settings.state_dir)
+        kube_tls = server_tls(world, settings.state_dir)
         info["kube"] = True
         info["ports"]["kube"] = settings.kube_port
 
@@ -101,8 +101,9 @@ async def serve(settings: Settings) -> int:
                 port=settings.kube_port,
                 log_level="warning",
                 lifespan="off",
-                ssl_certfile=str(certfile),
-                ssl_keyfile=str(keyfile),
+                # the clusters' CAs verify client certificates (mTLS); the protocol hands them to the app
+                ssl_context_factory=lambda _config, _default: kube_tls[0],
+                http=kube_tls[1],
                 timeout_graceful_shutdown=2,
                 timeout_keep_alive=KEEP_ALIVE_S,
             )

@@ -7,8 +7,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-# Parameter names whose values never enter the log (UserData carries bootstrap tokens).
+# Parameter names whose values never enter the log (UserData could carry secrets; SecretData does).
 _SECRET_MARKERS = ("userdata", "password", "secret", "securitytoken", "accesskey", "authorization")
+# Names that contain a marker but hold no secret (KMS secret names and types).
+_PUBLIC = frozenset({"secretname", "secrettype", "secretdatatype"})
 _MAX_VALUE = 512
 
 
@@ -17,7 +19,7 @@ def redact_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for key, value in (params or {}).items():
         lowered = str(key).lower().replace("_", "").replace("-", "")
-        if any(marker in lowered for marker in _SECRET_MARKERS):
+        if lowered not in _PUBLIC and any(marker in lowered for marker in _SECRET_MARKERS):
             clean[key] = f"<redacted {len(str(value))} chars>"
         elif isinstance(value, str) and len(value) > _MAX_VALUE:
             clean[key] = value[:_MAX_VALUE] + "..."

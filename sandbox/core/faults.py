@@ -15,7 +15,7 @@ from typing import Any
 
 from sandbox.core.errors import KNOWN_CODES
 
-PRODUCTS = ("ecs", "slb", "alidns", "k8s", "*")
+PRODUCTS = ("ecs", "slb", "alidns", "kms", "k8s", "*")
 # Codes that mean "slow down" on some API: Alibaba's throttling codes and the Kubernetes reason.
 THROTTLING_CODES = ("Throttling", "TooManyRequests")
 

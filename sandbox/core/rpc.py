@@ -44,12 +44,14 @@ class Product:
 def load_products() -> dict[str, Product]:
     from sandbox.alidns.responses import ACTIONS as DNS_ACTIONS
     from sandbox.ecs.responses import ACTIONS as ECS_ACTIONS
+    from sandbox.kms.responses import ACTIONS as KMS_ACTIONS
     from sandbox.slb.responses import ACTIONS as SLB_ACTIONS
 
     products = [
         Product("ecs", "2014-05-26", "ecs.cn-hangzhou.aliyuncs.com", "Ecs", ECS_ACTIONS, True),
         Product("slb", "2014-05-15", "slb.cn-hangzhou.aliyuncs.com", "Slb", SLB_ACTIONS, True),
         Product("alidns", "2015-01-09", "alidns.cn-hangzhou.aliyuncs.com", "Alidns", DNS_ACTIONS, False),
+        Product("kms", "2016-01-20", "kms.cn-hangzhou.aliyuncs.com", "Kms", KMS_ACTIONS, False),
     ]
     return {p.version: p for p in products}
 
@@ -95,6 +97,9 @@ class RpcEndpoint:
         self.world = world
         self.verifier = verifier or SignatureVerifier()
         self.products = load_products()
+        from sandbox.kms import kms_backend
+
+        kms_backend(world)  # registered now, so a restored world's secrets are loaded and saved
 
     async def handle(self, request: Request) -> JSONResponse:
         rid = request_id()
@@ -104,6 +109,9 @@ class RpcEndpoint:
         action = headers.get("x-acs-action") or params.get("Action", "")
         version = headers.get("x-acs-version") or params.get("Version", "")
         body = await request.body()
+        if headers.get("content-type", "").startswith("application/x-www-form-urlencoded") and body:
+            # RPC calls send some parameters as a form body (KMS CreateSecret's SecretData)
+            params.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
         product = self.products.get(version)
         product_name = product.name if product else "unknown"
         host_id = product.host_id if product else "sandbox"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,11 @@ class Instance:
     instance_charge_type: str = "PostPaid"
     internet_max_bandwidth_out: int = 0
     deletion_protection: bool = False
+    # Instance RAM role and metadata access (RunInstances RamRoleName, HttpEndpoint, HttpTokens): a
+    # booting node reads its KMS delivery secret with the role's credentials from the metadata service.
+    ram_role_name: str | None = None
+    http_endpoint: str = "enabled"
+    http_tokens: str = "optional"
     # Scheduled transitions: [at_time, status], applied in order by the world's tick.
     plan: list[list[Any]] = field(default_factory=list)
 
@@ -245,6 +251,9 @@ class EcsBackend:
         description: str = "",
         internet_max_bandwidth_out: int = 0,
         deletion_protection: bool = False,
+        ram_role_name: str | None = None,
+        http_endpoint: str = "enabled",
+        http_tokens: str = "optional",
         client_token: str | None = None,
         fingerprint: str = "",
         dry_run: bool = False,
@@ -284,6 +293,8 @@ class EcsBackend:
                 raise exc.SecurityGroupVpcMismatch()
         if user_data is not None:
             _check_user_data(user_data)
+        if ram_role_name is not None and not re.fullmatch(r"[A-Za-z0-9.-]{1,64}", ram_role_name):
+            raise InvalidParameter("RamRoleName", "It must be 1-64 letters, digits, periods or hyphens.")
         tags = dict(tags or {})
         zone = self.world.zones[zone_id]
         if zone.outage:
@@ -328,6 +339,9 @@ class EcsBackend:
                 description=description,
                 internet_max_bandwidth_out=internet_max_bandwidth_out,
                 deletion_protection=deletion_protection,
+                ram_role_name=ram_role_name,
+                http_endpoint=http_endpoint,
+                http_tokens=http_tokens,
             )
             instance.schedule(now, [("Starting", timings.pending_s), ("Running", timings.starting_s)])
             self.instances[instance_id] = instance

@@ -46,6 +46,11 @@ def instance_view(world: World, i: Instance) -> dict[str, Any]:
         "InternetMaxBandwidthIn": 100,
         "InstanceNetworkType": "vpc",
         "DeletionProtection": i.deletion_protection,
+        "MetadataOptions": {
+            "HttpEndpoint": i.http_endpoint,
+            "HttpTokens": i.http_tokens,
+            "HttpPutResponseHopLimit": 1,
+        },
         "StoppedMode": "Not-applicable" if i.status != "Stopped" else "KeepCharging",
         "VpcAttributes": {
             "VpcId": i.vpc_id,
@@ -108,6 +113,9 @@ def run_instances(world: World, p: Params) -> dict[str, Any]:
         description=p.str("Description", "") or "",
         internet_max_bandwidth_out=p.int("InternetMaxBandwidthOut", 0, minimum=0, maximum=100) or 0,
         deletion_protection=p.bool("DeletionProtection"),
+        ram_role_name=p.str("RamRoleName"),
+        http_endpoint=p.enum("HttpEndpoint", ("enabled", "disabled"), "enabled") or "enabled",
+        http_tokens=p.enum("HttpTokens", ("optional", "required"), "optional") or "optional",
         client_token=client_token,
         fingerprint=fingerprint,
         dry_run=p.bool("DryRun"),

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response, Strea
 from starlette.routing import Route
 
 from sandbox.kube.api import ApiRequest, ApiResponse, WatchSpec, handle
+from sandbox.kube.auth import authenticate, tls_chain
 from sandbox.kube.errors import KubeError, forbidden, path_not_found, unauthorized, unavailable
 from sandbox.kube.faults import fault_error, throttled, timed_out
 from sandbox.kube.sim import KubeSim
@@ -108,19 +109,13 @@ class KubeApp:
                     else "is unreachable: no control-plane instance is Running in a zone without an outage"
                 )
                 raise unavailable(f'the API server of cluster "{name}" {state}')
-            token = _bearer(request)
             anonymous = bool(parts) and parts[0] in ANONYMOUS_PATHS
             if not anonymous:
-                if not token:
+                identity = authenticate(cluster, tls_chain(request.scope), _bearer(request), self.world.now())
+                if identity is None:
                     raise unauthorized()
-                if not self.sim.is_admin(cluster, token):
-                    if self.sim.is_joiner(cluster, token):
-                        raise forbidden(
-                            f"system:bootstrap:{token.split('.')[0]}",
-                            request.method.lower(),
-                            parts[-1] if parts else "/",
-                        )
-                    raise unauthorized()
+                if not identity.admin:
+                    raise forbidden(identity.user, request.method.lower(), parts[-1] if parts else "/")
             server = f"127.0.0.1:{request.url.port or 443}"
             api_request = ApiRequest(
                 request.method,

@@ -1,4 +1,8 @@
-"""Reading Yunfleet's bootstrap block out of an ECS instance's UserData (see docs/conventions.md)."""
+"""Reading Yunfleet's bootstrap block out of an ECS instance's UserData (see docs/conventions.md).
+
+The block holds no secret: it names the node's KMS delivery secret, which the instance reads at boot
+(:mod:`sandbox.kube.delivery`).
+"""
 
 from __future__ import annotations
 
@@ -21,8 +25,8 @@ class Bootstrap:
     role: str
     node_pool: str | None
     kubernetes_version: str
-    join_token: str
-    admin_token: str | None
+    secret_name: str
+    region_id: str
 
 
 def _file_content(entry: dict[str, Any]) -> str:
@@ -65,11 +69,10 @@ def parse_user_data(user_data: str | None) -> Bootstrap | None:
 def _from_block(block: Any) -> Bootstrap | None:
     if not isinstance(block, dict):
         return None
-    cluster, role = block.get("cluster"), block.get("role")
+    cluster, role, secret = block.get("cluster"), block.get("role"), block.get("secret_name")
     if not isinstance(cluster, str) or not cluster or role not in ROLES:
         return None
-    admin = block.get("admin_token")
-    if role == "control-plane" and not (isinstance(admin, str) and admin):
+    if not isinstance(secret, str) or not secret:
         return None
     pool = block.get("node_pool")
     return Bootstrap(
@@ -77,6 +80,6 @@ def _from_block(block: Any) -> Bootstrap | None:
         role=role,
         node_pool=pool if isinstance(pool, str) and pool else None,
         kubernetes_version=str(block.get("kubernetes_version") or "1.31"),
-        join_token=str(block.get("join_token") or ""),
-        admin_token=admin if role == "control-plane" else None,
+        secret_name=secret,
+        region_id=str(block.get("region_id") or ""),
     )

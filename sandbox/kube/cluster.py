@@ -1,24 +1,19 @@
-"""One simulated cluster: its identity (from the bootstrap block), object store and bookkeeping."""
+"""One simulated cluster: identity (from the first control plane's delivery), object store, bookkeeping."""
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.kube.resources import ENDPOINTS, EVENTS, NAMESPACES, SERVICES
+from sandbox.kube.delivery import redact_bootstrap_secret
+from sandbox.kube.resources import ENDPOINTS, EVENTS, NAMESPACES, SECRETS, SERVICES
 from sandbox.kube.store import ObjectStore, micro_time, rfc3339
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
 NODE_PORT_RANGE = (30000, 32767)
 MAX_EVENTS = 2000
-
-
-def token_digest(token: str) -> str:
-    """Tokens are kept only as digests: the world state is served by the control API."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass
@@ -36,9 +31,14 @@ class NodeRecord:
 
 @dataclass
 class Cluster:
+    """``ca_cert_pem`` signs the client certificates the API accepts; ``init_token`` (a digest, valid
+    until ``init_token_expires_at``) and ``certificate_key`` (a digest) come from ``kubeadm init``."""
+
     name: str
-    admin_token: str
-    join_token: str
+    ca_cert_pem: str
+    init_token: str
+    init_token_expires_at: float | None
+    certificate_key: str
     kubernetes_version: str
     created_at: float
     store: ObjectStore
@@ -54,15 +54,22 @@ class Cluster:
     # -- persistence --------------------------------------------------------------------------
 
     def to_state(self) -> dict[str, Any]:
+        store = self.store.to_state()
+        # bootstrap-token Secrets are saved with their secret half as a digest, like the init token
+        store["objects"][SECRETS.key] = [
+            redact_bootstrap_secret(s) for s in store["objects"].get(SECRETS.key, [])
+        ]
         return {
             "name": self.name,
-            "admin_token": self.admin_token,
-            "join_token": self.join_token,
+            "ca_cert_pem": self.ca_cert_pem,
+            "init_token": self.init_token,
+            "init_token_expires_at": self.init_token_expires_at,
+            "certificate_key": self.certificate_key,
             "kubernetes_version": self.kubernetes_version,
             "created_at": self.created_at,
             "api_ready_at": self.api_ready_at,
             "api_up": self.api_up,
-            "store": self.store.to_state(),
+            "store": store,
             "nodes": {k: vars(v) for k, v in self.nodes.items()},
             "demand": self.demand,
             "load_balancers": self.load_balancers,
@@ -74,8 +81,10 @@ class Cluster:
     def from_state(cls, raw: dict[str, Any]) -> Cluster:
         return cls(
             name=raw["name"],
-            admin_token=raw["admin_token"],
-            join_token=raw["join_token"],
+            ca_cert_pem=raw.get("ca_cert_pem", ""),
+            init_token=raw.get("init_token", ""),
+            init_token_expires_at=raw.get("init_token_expires_at"),
+            certificate_key=raw.get("certificate_key", ""),
             kubernetes_version=raw["kubernetes_version"],
             created_at=float(raw["created_at"]),
             store=ObjectStore.from_state(raw["store"]),
@@ -89,9 +98,28 @@ class Cluster:
         )
 
     @classmethod
-    def bootstrap(cls, name: str, admin_token: str, join_token: str, version: str, now: float) -> Cluster:
+    def bootstrap(
+        cls,
+        name: str,
+        *,
+        ca_cert_pem: str,
+        init_token: str,
+        init_token_expires_at: float | None,
+        certificate_key: str,
+        version: str,
+        now: float,
+    ) -> Cluster:
         """A fresh cluster as ``kubeadm init`` leaves it: system namespaces and the kubernetes Service."""
-        cluster = cls(name, admin_token, join_token, version, now, ObjectStore(name, now))
+        cluster = cls(
+            name,
+            ca_cert_pem,
+            init_token,
+            init_token_expires_at,
+            certificate_key,
+            version,
+            now,
+            ObjectStore(name, now),
+        )
         for ns in SYSTEM_NAMESPACES:
             cluster.store.create(
                 NAMESPACES,

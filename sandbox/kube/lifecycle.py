@@ -9,8 +9,10 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from sandbox.kube.auth import token_valid
 from sandbox.kube.bootstrap import Bootstrap, parse_user_data
-from sandbox.kube.cluster import Cluster, NodeRecord, token_digest
+from sandbox.kube.cluster import Cluster, NodeRecord
+from sandbox.kube.delivery import Delivered, ca_hash
 from sandbox.kube.resources import NODES, PODS
 from sandbox.kube.store import micro_time, rfc3339
 from sandbox.kube.timings import KubeTimings
@@ -229,13 +231,39 @@ def _set_ready(cluster: Cluster, node: dict[str, Any], ready: bool, now: float) 
     cluster.store.touch(NODES, node)
 
 
-def sync_nodes(world: Any, cluster: Cluster, members: list[Member], timings: KubeTimings, now: float) -> None:
+def may_join(cluster: Cluster, delivered: Delivered, now: float) -> bool:
+    """What ``kubeadm init``/``join`` with the delivered configuration would achieve against this
+    cluster: the initialiser is the node whose token the cluster was created with; a joiner needs a
+    bootstrap token valid now, the cluster's CA hash among its ``caCertHashes``, and (joining as a
+    control plane) the certificate key the first node uploaded its certificates with."""
+    if not delivered.ok:
+        return False
+    if delivered.init:
+        return delivered.token_digest == cluster.init_token and delivered.ca_cert_pem == cluster.ca_cert_pem
+    if not token_valid(cluster, delivered.token_digest, now):
+        return False
+    if cluster.ca_cert_pem and ca_hash(cluster.ca_cert_pem) not in delivered.ca_cert_hashes:
+        return False
+    return not delivered.control_plane_join or delivered.certificate_key_digest == cluster.certificate_key
+
+
+def sync_nodes(
+    world: Any,
+    cluster: Cluster,
+    members: list[Member],
+    timings: KubeTimings,
+    now: float,
+    delivered: dict[str, Delivered],
+) -> None:
     """Join, mark NotReady/Ready, evict from and remove Nodes to match the instances behind them."""
-    by_id = {
-        i.instance_id: (i, b)
-        for i, b in members
-        if b.role == "control-plane" or token_digest(b.join_token) == cluster.join_token
-    }
+    by_id = {}
+    for instance, boot in members:
+        got = delivered.get(instance.instance_id)
+        if got is None:
+            continue
+        joined = cluster.store.peek(NODES, "", instance.instance_id) is not None
+        if joined or may_join(cluster, got, now):
+            by_id[instance.instance_id] = (instance, boot)
     for instance_id, (instance, boot) in by_id.items():
         node = cluster.store.peek(NODES, "", instance_id)
         healthy = instance_healthy(world, instance)

@@ -79,6 +79,17 @@ SERVICES = ResourceType(
 )
 ENDPOINTS = ResourceType("", "v1", "endpoints", "endpoints", "Endpoints", True, ("ep",), has_status=False)
 EVENTS = ResourceType("", "v1", "events", "event", "Event", True, ("ev",), has_status=False)
+SECRETS = ResourceType(
+    "",
+    "v1",
+    "secrets",
+    "secret",
+    "Secret",
+    True,
+    (),
+    ("create", "delete", "get", "list", "patch", "update", "watch"),
+    has_status=False,
+)
 DEPLOYMENTS = ResourceType(
     "apps",
     "v1",
@@ -122,6 +133,7 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     SERVICES,
     ENDPOINTS,
     EVENTS,
+    SECRETS,
     DEPLOYMENTS,
     PDBS,
     NODE_METRICS,

@@ -3,12 +3,12 @@ ticker that runs the control planes against the ECS world."""
 
 from __future__ import annotations
 
-import hmac
 import logging
 from typing import Any
 
 from sandbox.kube import ccm, controllers, deployments, lifecycle, scheduler
-from sandbox.kube.cluster import Cluster, token_digest
+from sandbox.kube.cluster import Cluster
+from sandbox.kube.delivery import Delivered, fetch
 from sandbox.kube.lifecycle import BootstrapCache, instance_healthy, node_ready
 from sandbox.kube.resources import NODES
 from sandbox.kube.timings import KubeTimings, kube_timings
@@ -23,6 +23,10 @@ class KubeSim:
         self.timings = timings or kube_timings(getattr(world.timings, "name", "demo"))
         self.clusters: dict[str, Cluster] = {}
         self.bootstraps = BootstrapCache()
+        # instance id -> what it read from its delivery secret at boot (digests only)
+        self.delivered: dict[str, Delivered] = {}
+        # called with each cluster CA the API port must accept client certificates from
+        self.on_cluster_ca: list[Any] = []
         world.register_section(SECTION, self)
         world.add_ticker(self.tick)
         world.slb.add_health_probe(self.probe)
@@ -30,29 +34,46 @@ class KubeSim:
     # -- world section ------------------------------------------------------------------------
 
     def to_state(self) -> dict[str, Any]:
-        return {"clusters": {name: c.to_state() for name, c in self.clusters.items()}}
+        return {
+            "clusters": {name: c.to_state() for name, c in self.clusters.items()},
+            "delivered": {iid: d.to_state() for iid, d in self.delivered.items()},
+        }
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.clusters = {name: Cluster.from_state(raw) for name, raw in state.get("clusters", {}).items()}
+        self.delivered = {iid: Delivered.from_state(raw) for iid, raw in state.get("delivered", {}).items()}
+        for cluster in self.clusters.values():
+            self._trust(cluster)
 
     def reset(self) -> None:
         self.clusters = {}
         self.bootstraps = BootstrapCache()
+        self.delivered = {}
 
-    # -- auth ---------------------------------------------------------------------------------
+    def _trust(self, cluster: Cluster) -> None:
+        for listener in self.on_cluster_ca:
+            if cluster.ca_cert_pem:
+                listener(cluster.ca_cert_pem)
 
-    @staticmethod
-    def is_admin(cluster: Cluster, token: str) -> bool:
-        return bool(token) and hmac.compare_digest(token_digest(token), cluster.admin_token)
+    # -- boot ---------------------------------------------------------------------------------
 
-    @staticmethod
-    def is_joiner(cluster: Cluster, token: str) -> bool:
-        return bool(token) and hmac.compare_digest(token_digest(token), cluster.join_token)
+    def _boot(self, members: list[Any], now: float) -> None:
+        """Each Running instance reads its delivery secret once (the fetch step of its cloud-init)."""
+        for instance, boot in members:
+            if instance.instance_id not in self.delivered and instance.status == "Running":
+                self.delivered[instance.instance_id] = fetch(self.world, instance, boot, now)
+                got = self.delivered[instance.instance_id]
+                if not got.ok:
+                    log.warning("instance %s failed its bootstrap: %s", instance.instance_id, got.reason)
 
     # -- the control loop ---------------------------------------------------------------------
 
     def tick(self, now: float) -> None:
         groups = self.bootstraps.members(self.world.ecs.instances)
+        for iid in [i for i in self.delivered if i not in self.world.ecs.instances]:
+            del self.delivered[iid]
+        for members in groups.values():
+            self._boot(members, now)
         for name in list(self.clusters):
             if name not in groups:
                 log.info("cluster %s has no instances left; forgetting it", name)
@@ -60,29 +81,35 @@ class KubeSim:
         for name, members in groups.items():
             cluster = self.clusters.get(name)
             if cluster is None:
-                planes = [
-                    (i, b)
+                initialisers = [
+                    (i, b, self.delivered[i.instance_id])
                     for i, b in members
-                    if b.role == "control-plane" and instance_healthy(self.world, i)
+                    if i.instance_id in self.delivered
+                    and self.delivered[i.instance_id].ok
+                    and self.delivered[i.instance_id].init
+                    and instance_healthy(self.world, i)
                 ]
-                if not planes:
+                if not initialisers:
                     continue
-                boot = planes[0][1]
+                _, boot, got = initialisers[0]
                 cluster = Cluster.bootstrap(
                     name,
-                    token_digest(boot.admin_token or ""),
-                    token_digest(boot.join_token),
-                    boot.kubernetes_version,
-                    now,
+                    ca_cert_pem=got.ca_cert_pem or "",
+                    init_token=got.token_digest or "",
+                    init_token_expires_at=got.token_expires_at,
+                    certificate_key=got.certificate_key_digest or "",
+                    version=boot.kubernetes_version,
+                    now=now,
                 )
                 self.clusters[name] = cluster
+                self._trust(cluster)
             lifecycle.update_api(self.world, cluster, members, self.timings, now)
             if not cluster.api_up:
                 continue
             self.reconcile(cluster, members, now)
 
     def reconcile(self, cluster: Cluster, members: list[Any], now: float) -> None:
-        lifecycle.sync_nodes(self.world, cluster, members, self.timings, now)
+        lifecycle.sync_nodes(self.world, cluster, members, self.timings, now, self.delivered)
         controllers.collect_garbage(cluster, now)
         controllers.prune_timers(cluster)
         deployments.run_deployments(cluster, now)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import ssl
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -153,3 +155,57 @@ def _issue_server_cert(
     )
     _write_private(key_path, _key_pem(key))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+# -- client certificates (mTLS) ---------------------------------------------------------------------
+
+
+class ClientTrust:
+    """The server TLS context of the Kubernetes port: requests client certificates (optional) and
+    trusts each cluster CA as the simulation learns it.
+
+    A certificate from a CA the sandbox has never seen fails the TLS handshake, where a real
+    kube-apiserver would finish the handshake and answer 401 (Go requests the certificate without
+    verifying it; Python's ``ssl`` can only verify). Certificates of another cluster's CA pass the
+    handshake and get 401 from the cluster they were not issued for.
+    """
+
+    def __init__(self, certfile: str, keyfile: str) -> None:
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(certfile, keyfile)
+        self.context.verify_mode = ssl.CERT_OPTIONAL
+        self._known: set[str] = set()
+
+    def add(self, ca_pem: str) -> None:
+        if ca_pem and ca_pem not in self._known:
+            self.context.load_verify_locations(cadata=ca_pem)
+            self._known.add(ca_pem)
+
+
+def peer_certificate_pem(transport: Any) -> str | None:
+    """The client's certificate (PEM) of a TLS transport, if it presented one."""
+    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+    return ssl.DER_cert_to_PEM_cert(der) if der else None
+
+
+def client_cert_protocol() -> type:
+    """uvicorn's h11 protocol with the ASGI TLS extension: ``scope["extensions"]["tls"]
+    ["client_cert_chain"]`` is the client's certificate (PEM) on every request of a connection."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class ClientCertH11Protocol(H11Protocol):  # type: ignore[misc]
+        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            pem = peer_certificate_pem(transport)
+            if pem is None:
+                return
+            inner = self.app
+
+            async def with_tls(scope: Any, receive: Any, send: Any) -> None:
+                extensions = {**(scope.get("extensions") or {}), "tls": {"client_cert_chain": [pem]}}
+                await inner({**scope, "extensions": extensions}, receive, send)
+
+            self.app = with_tls
+
+    return ClientCertH11Protocol

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from typing import Any
@@ -191,12 +192,39 @@ def prepare(rt: ResourceType, obj: dict[str, Any], old: dict[str, Any] | None = 
         obj.setdefault(
             "status", {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}
         )
+    elif rt.kind == "Secret":
+        _prepare_secret(obj, causes)
     elif rt.kind == "Namespace":
         obj.setdefault("spec", {"finalizers": ["kubernetes"]})
         obj.setdefault("status", {"phase": "Active"})
         meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta.get("name", "")
     if causes:
         raise invalid(rt.kind, rt.group, meta.get("name") or meta.get("generateName") or "", causes)
+
+
+def _prepare_secret(obj: dict[str, Any], causes: Causes) -> None:
+    """As the API server does: ``stringData`` merged into ``data`` (base64), ``type`` defaults to Opaque."""
+    data = obj.get("data") or {}
+    string_data = obj.pop("stringData", None) or {}
+    if not isinstance(data, dict) or not isinstance(string_data, dict):
+        causes.append(("data", "Invalid value: data and stringData must be maps of strings"))
+        return
+    for key, value in string_data.items():
+        if not isinstance(value, str):
+            causes.append((f"stringData[{key}]", "Invalid value: must be a string"))
+            continue
+        data[key] = base64.b64encode(value.encode()).decode()
+    for key in data:
+        if not re.fullmatch(r"[-._a-zA-Z0-9]+", str(key)):
+            causes.append(
+                (
+                    f"data[{key}]",
+                    "Invalid value: a valid config key must consist of alphanumeric characters, "
+                    "'-', '_' or '.'",
+                )
+            )
+    obj["data"] = data
+    obj.setdefault("type", "Opaque")
 
 
 def _qos_class(spec: dict[str, Any]) -> str:

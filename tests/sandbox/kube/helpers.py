@@ -1,10 +1,12 @@
-"""Helpers for the Kubernetes sandbox tests: cloud-config with the bootstrap block, clusters made by
-RunInstances through the ECS SDK, kubeconfigs, the kubernetes client and kubectl."""
+"""Helpers for the Kubernetes sandbox tests: clusters made as the product makes them (a KMS delivery
+secret per batch through the KMS SDK, the product's user-data naming it, RunInstances through the ECS
+SDK with a RAM role and hardened metadata), client-certificate kubeconfigs, the kubernetes client and
+kubectl."""
 
 from __future__ import annotations
 
 import base64
-import json
+import datetime as dt
 import os
 import secrets
 import shutil
@@ -17,44 +19,44 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 from alibabacloud_ecs20140526 import models as ecs_models
+from alibabacloud_kms20160120 import models as kms_models
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from include.loopback import PROXY_VARIABLES
+from include.provisioning.cloudinit import Delivery
+from include.provisioning.cloudinit import render_user_data as product_user_data
+from include.provisioning.delivery import Endpoint, init_bundle, join_bundle, new_control_plane_bootstrap
+from include.provisioning.node import NodeSpec
+from include.provisioning.pki import generate_credentials, pem_b64
+from include.provisioning.sources import node_sources
 from tests.sandbox.helpers import REGION, create_security_group, run_instances
 
 T = TypeVar("T")
 
 
-def render_user_data(
-    cluster: str,
-    role: str,
-    join_token: str,
-    admin_token: str | None = None,
-    node_pool: str | None = None,
-    kubernetes_version: str = "1.31",
-) -> str:
-    """Base64 of a ``#cloud-config`` document carrying /etc/yunfleet/bootstrap.json."""
-    block: dict[str, Any] = {
-        "cluster": cluster,
-        "role": role,
-        "node_pool": node_pool,
-        "kubernetes_version": kubernetes_version,
-        "join_token": join_token,
-    }
-    if admin_token is not None:
-        block["admin_token"] = admin_token
-    document = {
-        "write_files": [
-            {"path": "/etc/yunfleet/bootstrap.json", "permissions": "0600", "content": json.dumps(block)},
-            {"path": "/etc/sysctl.d/99-kubernetes.conf", "content": "net.ipv4.ip_forward = 1\n"},
-        ],
-        "runcmd": [
-            ["kubeadm", "init" if role == "control-plane" else "join", "--config", "/etc/kubeadm.yaml"]
-        ],
-    }
-    text = "#cloud-config\n" + yaml.safe_dump(document, sort_keys=False)
-    return base64.b64encode(text.encode()).decode()
+ROLE = "yunfleet-node"
+HARDENED = {"ram_role_name": ROLE, "http_endpoint": "enabled", "http_tokens": "required"}
+
+
+def node(
+    cluster: str, role: str, node_pool: str | None = None, zone: str = "cn-hangzhou-h", index: int = 0
+) -> NodeSpec:
+    return NodeSpec(
+        cluster, REGION, "fleet.example.com", "1.31", role, zone, "ecs.g7.large", node_pool, index
+    )
+
+
+def put_secret(sandbox: Any, name: str, data: str) -> None:
+    """CreateSecret through the official KMS SDK, as the product does."""
+    sandbox.kms_client().create_secret(
+        kms_models.CreateSecretRequest(secret_name=name, secret_data=data, version_id="v1")
+    )
+
+
+def render_user_data(spec: NodeSpec, secret_name: str) -> str:
+    """The product's user-data for ``spec``, naming its delivery secret."""
+    return product_user_data(spec, node_sources(REGION, "1.31"), Delivery(secret_name))
 
 
 def wait_until(
@@ -82,13 +84,17 @@ class SandboxCluster:
     def __init__(self, sandbox: Any, name: str, workdir: Path):
         self.sandbox = sandbox
         self.name = name
-        self.admin_token = secrets.token_hex(24)
-        self.join_token = f"{secrets.token_hex(3)}.{secrets.token_hex(8)}"
+        now = dt.datetime.now(dt.UTC)
+        self.creds = generate_credentials(name)
+        # the control plane's bootstrap token; workers join with it too unless a test gives another
+        self.control_plane = new_control_plane_bootstrap(now)
+        self.join_token = self.control_plane.token.value
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.security_group = create_security_group(sandbox, f"{name}-sg")
         self.control_planes: list[str] = []
         self.workers: list[str] = []
+        self.secret_names: list[str] = []
         self.kubeconfig = workdir / f"{name}.kubeconfig"
         self.write_kubeconfig()
 
@@ -97,8 +103,17 @@ class SandboxCluster:
         return f"https://127.0.0.1:{self.sandbox.kube_port}/k8s/{self.name}"
 
     def write_kubeconfig(self, token: str | None = None) -> Path:
+        """A kubeconfig for the admin client certificate, or for bearer ``token`` when given."""
         ca = Path(self.sandbox.state_dir, "ca.crt")
         ca_data = base64.b64encode(ca.read_bytes()).decode() if ca.exists() else ""
+        user: dict[str, str] = (
+            {"token": token}
+            if token
+            else {
+                "client-certificate-data": pem_b64(self.creds.admin_cert_pem),
+                "client-key-data": pem_b64(self.creds.admin_key_pem),
+            }
+        )
         config = {
             "apiVersion": "v1",
             "kind": "Config",
@@ -106,7 +121,7 @@ class SandboxCluster:
             "clusters": [
                 {"name": self.name, "cluster": {"server": self.server, "certificate-authority-data": ca_data}}
             ],
-            "users": [{"name": f"{self.name}-admin", "user": {"token": token or self.admin_token}}],
+            "users": [{"name": f"{self.name}-admin", "user": user}],
             "contexts": [
                 {"name": self.name, "context": {"cluster": self.name, "user": f"{self.name}-admin"}}
             ],
@@ -116,10 +131,47 @@ class SandboxCluster:
 
     # -- instances ------------------------------------------------------------------------------
 
-    def _run(self, role: str, amount: int, zone: str, instance_type: str, node_pool: str | None) -> list[str]:
-        user_data = render_user_data(
-            self.name, role, self.join_token, self.admin_token if role == "control-plane" else None, node_pool
+    def bundle(self, spec: NodeSpec, token: str | None = None) -> str:
+        endpoint = Endpoint(f"api.{self.name}.fleet.example.com", 6443)
+        if spec.initialises:
+            return init_bundle(
+                spec,
+                self.creds,
+                self.control_plane,
+                endpoint=endpoint,
+                kubernetes_release="v1.31.10",
+                image_repository="registry.cn-hangzhou.aliyuncs.com/google_containers",
+                now=dt.datetime.now(dt.UTC),
+            )
+        if token is None:
+            join = self.control_plane.token
+        else:
+            token_id, secret = token.split(".")
+            join = type(self.control_plane.token)(token_id, secret, self.control_plane.token.expires_at)
+        return join_bundle(
+            spec,
+            token=join,
+            ca_hash=self.creds.ca_hash,
+            endpoint=endpoint,
+            certificate_key=self.control_plane.certificate_key if spec.role == "control-plane" else None,
         )
+
+    def _run(
+        self,
+        role: str,
+        amount: int,
+        zone: str,
+        instance_type: str,
+        node_pool: str | None,
+        token: str | None = None,
+        **fields: Any,
+    ) -> list[str]:
+        spec = node(
+            self.name, role, node_pool, zone, index=len(self.control_planes) if role == "control-plane" else 0
+        )
+        secret_name = f"yunfleet/{self.name}/{role}-{secrets.token_hex(4)}"
+        put_secret(self.sandbox, secret_name, self.bundle(spec, token))
+        self.secret_names.append(secret_name)
         tags = {"yunfleet:cluster": self.name, "yunfleet:role": role}
         if node_pool:
             tags["yunfleet:node-pool"] = node_pool
@@ -130,8 +182,9 @@ class SandboxCluster:
             instance_type=instance_type,
             tags=tags,
             security_group_id=self.security_group,
-            user_data=user_data,
+            user_data=render_user_data(spec, secret_name),
             instance_name=f"{self.name}-{node_pool or role}",
+            **{**HARDENED, **fields},
         )
 
     def add_control_plane(
@@ -147,8 +200,11 @@ class SandboxCluster:
         zone: str = "cn-hangzhou-h",
         instance_type: str = "ecs.g7.large",
         node_pool: str = "general",
+        token: str | None = None,
+        **fields: Any,
     ) -> list[str]:
-        ids = self._run("worker", amount, zone, instance_type, node_pool)
+        """Workers joining with the control plane's token, or ``token``; ``fields`` go to RunInstances."""
+        ids = self._run("worker", amount, zone, instance_type, node_pool, token, **fields)
         self.workers += ids
         return ids
 

@@ -18,7 +18,7 @@ def test_calls_are_logged_and_faults_injected(clean_sandbox, tmp_path):
     calls = [c for c in clean_sandbox.calls(since)["calls"] if c["product"] == "k8s"]
     assert calls[-1]["action"] == "GET /k8s/faulty/api/v1/namespaces/default/pods"
     assert calls[-1]["status"] == 200 and calls[-1]["params"]["labelSelector"] == "app=x"
-    assert cluster.admin_token not in json.dumps(calls)
+    assert cluster.creds.admin_key_pem not in json.dumps(calls)
 
     clean_sandbox.set_faults(
         [{"product": "k8s", "action": "GET /k8s/faulty/api/v1/nodes", "error": "InternalError", "count": 1}]
@@ -47,7 +47,11 @@ def test_cluster_state_survives_a_restart_and_reset_forgets_it(clean_sandbox, tm
         what="ready replica",
     )
     state = clean_sandbox.state()
-    assert cluster.admin_token not in json.dumps(state) and cluster.join_token not in json.dumps(state)
+    text = json.dumps(state)
+    assert (
+        cluster.control_plane.token.secret not in text and cluster.control_plane.certificate_key not in text
+    )
+    assert cluster.creds.ca_key_pem not in text and cluster.creds.admin_key_pem not in text
 
     clean_sandbox.restart()
     cluster.wait_api()
