@@ -38,8 +38,10 @@ _SECRET_KEY_PARTS = (
     "clientkey",
     "keydata",
 )
-#: Keys that look secret by name but are not (idempotency and paging tokens).
-_PUBLIC_KEYS = frozenset({"clienttoken", "nexttoken", "continuetoken", "tokenid"})
+#: Keys that look secret by name but are not (idempotency and paging tokens, KMS secret names and types).
+_PUBLIC_KEYS = frozenset(
+    {"clienttoken", "nexttoken", "continuetoken", "tokenid", "secretname", "secrettype", "secretdatatype"}
+)
 #: Keys holding user data: stored as a hash.
 _USER_DATA_KEYS = frozenset({"userdata"})
 _PEM_PRIVATE_KEY = re.compile(

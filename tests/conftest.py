@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.platform",
     "tests.fixtures.airflow_api",
     "tests.fixtures.flows",
+    "tests.fixtures.cloud_init",
 ]

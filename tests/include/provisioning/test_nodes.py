@@ -1,146 +1,148 @@
-"""Cluster PKI, cloud-init + kubeadm user-data, and the admin kubeconfig."""
+"""Node bootstrap pieces: sources per region, bootstrap tokens, the cluster PKI and the kubeconfig."""
 
 from __future__ import annotations
 
 import base64
-import json
+import datetime as dt
 
 import pytest
 import yaml
 from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from include.fleet.contract import kube_server_url
-from include.provisioning.cloudinit import (
-    BOOTSTRAP_PATH,
-    KUBEADM_CONFIG_PATH,
-    USER_DATA_LIMIT_BYTES,
-    NodeSpec,
-    UserDataTooLarge,
-    parse_user_data,
-    render_user_data,
+from include.provisioning.bootstrap_tokens import (
+    TOKEN_PATTERN,
+    BootstrapToken,
+    kubeadm_duration,
+    new_bootstrap_token,
+    token_secret_manifest,
 )
+from include.provisioning.delivery import delivery_secret_name
 from include.provisioning.kubeconfig import render_kubeconfig
-from include.provisioning.pki import (
-    BOOTSTRAP_TOKEN_PATTERN,
-    ClusterCredentials,
-    ca_cert_hash,
-    generate_bootstrap_token,
-    generate_credentials,
+from include.provisioning.pki import ClusterCredentials, admin_group, ca_cert_hash, generate_credentials
+from include.provisioning.sources import SourceSettingError, in_mainland_china, node_sources
+
+NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("region", "minor", "apt", "images", "pause"),
+    [
+        (
+            "cn-hangzhou",
+            "1.31",
+            "https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.31/deb/",
+            "registry.cn-hangzhou.aliyuncs.com/google_containers",
+            "3.10",
+        ),
+        (
+            "cn-beijing",
+            "1.29",
+            "https://mirrors.aliyun.com/kubernetes-new/core/stable/v1.29/deb/",
+            "registry.cn-hangzhou.aliyuncs.com/google_containers",
+            "3.9",
+        ),
+        ("cn-hongkong", "1.30", "https://pkgs.k8s.io/core:/stable:/v1.30/deb/", "registry.k8s.io", "3.9"),
+        ("ap-southeast-1", "1.31", "https://pkgs.k8s.io/core:/stable:/v1.31/deb/", "registry.k8s.io", "3.10"),
+        ("eu-central-1", "1.31", "https://pkgs.k8s.io/core:/stable:/v1.31/deb/", "registry.k8s.io", "3.10"),
+    ],
 )
+def test_sources_by_region(region: str, minor: str, apt: str, images: str, pause: str) -> None:
+    sources = node_sources(region, minor)
+    assert sources.apt_repository == apt and sources.apt_key_url == apt + "Release.key"
+    assert sources.image_repository == images and sources.pause_image == f"{images}/pause:{pause}"
+    assert in_mainland_china(region) == (images != "registry.k8s.io")
 
 
-@pytest.fixture(scope="module")
-def creds() -> ClusterCredentials:
-    return generate_credentials("demo")
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"apt_repository": "https://mirror/k8s"}, "ending with '/'"),
+        ({"apt_repository": "https://mirror/{major}/"}, "placeholder"),
+        ({"image_repository": "registry.example.com/K8S"}, "kube_image_repository"),
+        ({"image_repository": "registry.example.com/k8s:v1"}, "kube_image_repository"),
+    ],
+)
+def test_bad_source_overrides_are_refused(kwargs: dict[str, str], message: str) -> None:
+    with pytest.raises(SourceSettingError, match=message):
+        node_sources("cn-hangzhou", "1.31", **kwargs)
+    with pytest.raises(SourceSettingError, match="no pause image"):
+        node_sources("cn-hangzhou", "1.28")
 
 
-def node(role: str = "control-plane", index: int = 0, pool: str | None = None) -> NodeSpec:
-    return NodeSpec(
-        cluster="demo",
-        region_id="cn-hangzhou",
-        domain="fleet.example.com",
-        kubernetes_version="1.31",
-        role=role,
-        zone="cn-hangzhou-i",
-        instance_type="ecs.g7.xlarge",
-        node_pool=pool,
-        index=index,
-    )
+def test_bootstrap_tokens_are_random_short_lived_and_well_formed() -> None:
+    tokens = {new_bootstrap_token(NOW).value for _ in range(50)}
+    assert len(tokens) == 50 and all(TOKEN_PATTERN.match(t) for t in tokens)
+    token = new_bootstrap_token(NOW, dt.timedelta(hours=2))
+    assert token.expires_at == NOW + dt.timedelta(hours=2)
+    assert kubeadm_duration(token.ttl_from(NOW)) == "2h0m0s" and token.secret not in repr(token)
+    assert BootstrapToken.from_json(token.to_json()) == token
+    for bad in (dt.timedelta(0), dt.timedelta(hours=25)):
+        with pytest.raises(ValueError, match="TTL"):
+            new_bootstrap_token(NOW, bad)
 
 
-def files(user_data: str) -> dict[str, dict[str, str]]:
-    return {f["path"]: f for f in parse_user_data(user_data)["write_files"]}
-
-
-def test_bootstrap_tokens_have_kubeadm_format() -> None:
-    tokens = {generate_bootstrap_token() for _ in range(50)}
-    assert len(tokens) == 50
-    assert all(BOOTSTRAP_TOKEN_PATTERN.match(t) for t in tokens)
-
-
-def test_ca_is_a_ca_and_hash_matches_kubeadm_format(creds: ClusterCredentials) -> None:
-    cert = x509.load_pem_x509_certificate(creds.ca_cert_pem.encode())
-    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is True
-    assert ca_cert_hash(creds.ca_cert_pem).startswith("sha256:") and len(creds.ca_hash) == 7 + 64
-    assert "PRIVATE KEY" in creds.ca_key_pem
-    assert creds.admin_token not in repr(creds) and creds.join_token not in repr(creds)
-    assert ClusterCredentials.from_json(creds.to_json()) == creds
-
-
-def test_first_control_plane_inits_with_bootstrap_block(creds: ClusterCredentials) -> None:
-    user_data = render_user_data(node(), creds)
-    text = base64.b64decode(user_data).decode()
-    assert text.startswith("#cloud-config\n")
-    written = files(user_data)
-    block = json.loads(written[BOOTSTRAP_PATH]["content"])
-    assert block == {
-        "cluster": "demo",
-        "role": "control-plane",
-        "node_pool": None,
-        "kubernetes_version": "1.31",
-        "join_token": creds.join_token,
-        "admin_token": creds.admin_token,
+def test_token_secret_is_what_kubeadm_token_create_makes() -> None:
+    token = new_bootstrap_token(NOW)
+    secret = token_secret_manifest(token, "yunfleet general/cn-hangzhou-h")
+    assert secret["metadata"] == {
+        "name": f"bootstrap-token-{token.token_id}",
+        "namespace": "kube-system",
+        "labels": {"app.kubernetes.io/managed-by": "yunfleet"},
     }
-    docs = list(yaml.safe_load_all(written[KUBEADM_CONFIG_PATH]["content"]))
-    kinds = [d["kind"] for d in docs]
-    assert kinds == ["InitConfiguration", "ClusterConfiguration"]
-    init, cluster = docs
-    assert init["bootstrapTokens"][0]["token"] == creds.join_token
-    assert cluster["controlPlaneEndpoint"] == "api.demo.fleet.example.com:6443"
-    assert cluster["kubernetesVersion"].startswith("v1.31.")
-    labels = init["nodeRegistration"]["kubeletExtraArgs"]["node-labels"]
-    assert "topology.kubernetes.io/zone=cn-hangzhou-i" in labels
-    assert init["nodeRegistration"]["kubeletExtraArgs"]["provider-id"].startswith("alicloud://cn-hangzhou.")
-    assert written["/etc/kubernetes/pki/ca.key"]["content"] == creds.ca_key_pem
-    commands = [c[-1] for c in parse_user_data(user_data)["runcmd"]]
-    assert commands[-1].startswith("kubeadm init --config")
+    assert secret["type"] == "bootstrap.kubernetes.io/token"
+    data = secret["stringData"]
+    assert (data["token-id"], data["token-secret"]) == (token.token_id, token.secret)
+    assert data["expiration"] == "2026-11-25T14:00:00Z"
+    assert data["usage-bootstrap-authentication"] == data["usage-bootstrap-signing"] == "true"
+    assert data["auth-extra-groups"] == "system:bootstrappers:kubeadm:default-node-token"
+    with pytest.raises(ValueError, match="group"):
+        token_secret_manifest(token, "x", groups=("system:masters",))
 
 
-def test_other_control_planes_join_as_control_plane(creds: ClusterCredentials) -> None:
-    written = files(render_user_data(node(index=1), creds))
-    (join,) = yaml.safe_load_all(written[KUBEADM_CONFIG_PATH]["content"])
-    assert join["kind"] == "JoinConfiguration"
-    assert join["controlPlane"]["certificateKey"] == creds.certificate_key
+def test_delivery_secret_names_are_stable_per_task_and_follow_kms_rules() -> None:
+    name = delivery_secret_name("demo", "workers/general/cn-hangzhou-h", "yf-abc")
+    assert name == delivery_secret_name("demo", "workers/general/cn-hangzhou-h", "yf-abc")
+    assert name != delivery_secret_name("demo", "workers/general/cn-hangzhou-h", "yf-abd")
+    assert name.startswith("yunfleet/demo/workers-general-cn-hangzhou-h-") and len(name) <= 192
+    assert delivery_secret_name("demo", "cp 0#x", "n").startswith("yunfleet/demo/cp-0-x-")
 
 
-def test_worker_joins_without_admin_secrets(creds: ClusterCredentials) -> None:
-    user_data = render_user_data(node("worker", pool="general"), creds)
-    text = base64.b64decode(user_data).decode()
-    assert creds.admin_token not in text and creds.ca_key_pem not in text
-    written = files(user_data)
-    block = json.loads(written[BOOTSTRAP_PATH]["content"])
-    assert block["role"] == "worker" and block["node_pool"] == "general" and "admin_token" not in block
-    (join,) = yaml.safe_load_all(written[KUBEADM_CONFIG_PATH]["content"])
-    discovery = join["discovery"]["bootstrapToken"]
-    assert discovery["caCertHashes"] == [creds.ca_hash] and discovery["token"] == creds.join_token
-    assert "yunfleet.io/node-pool=general" in join["nodeRegistration"]["kubeletExtraArgs"]["node-labels"]
-    assert "controlPlane" not in join
+def test_ca_and_admin_certificate_are_kubeadm_shaped() -> None:
+    creds = generate_credentials("demo", "1.31", NOW)
+    ca = x509.load_pem_x509_certificate(creds.ca_cert_pem.encode())
+    assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    assert creds.ca_hash == ca_cert_hash(creds.ca_cert_pem) and len(creds.ca_hash) == 7 + 64
+    admin = x509.load_pem_x509_certificate(creds.admin_cert_pem.encode())
+    admin.verify_directly_issued_by(ca)
+    assert admin.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "kubernetes-admin"
+    assert (
+        admin.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "kubeadm:cluster-admins"
+    )
+    usages = admin.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usages) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    assert admin.not_valid_after_utc - NOW <= dt.timedelta(days=365)
+    assert ClusterCredentials.from_json(creds.to_json()) == creds
+    assert creds.ca_key_pem not in repr(creds) and creds.admin_key_pem not in repr(creds)
+    assert admin_group("1.28") == "system:masters" and admin_group("v1.29.15") == "kubeadm:cluster-admins"
 
 
-def test_rendering_is_deterministic_and_within_limit(creds: ClusterCredentials) -> None:
-    first = render_user_data(node(), creds)
-    assert first == render_user_data(node(), creds)
-    assert len(base64.b64decode(first)) < USER_DATA_LIMIT_BYTES
-
-
-def test_worker_without_pool_is_refused(creds: ClusterCredentials) -> None:
-    with pytest.raises(ValueError, match="needs its node_pool"):
-        render_user_data(node("worker"), creds)
-
-
-def test_oversized_user_data_is_refused(creds: ClusterCredentials) -> None:
-    huge = ClusterCredentials(**{**creds.to_json(), "ca_key_pem": "x" * USER_DATA_LIMIT_BYTES})
-    with pytest.raises(UserDataTooLarge, match="bytes, ECS accepts"):
-        render_user_data(node(), huge)
-
-
-def test_kubeconfig(creds: ClusterCredentials) -> None:
+def test_kubeconfig_carries_the_client_certificate() -> None:
+    creds = generate_credentials("demo", now=NOW)
     url = kube_server_url("demo", "fleet.example.com", "https://127.0.0.1:8471/k8s/{cluster}")
     assert url == "https://127.0.0.1:8471/k8s/demo"
     assert kube_server_url("demo", "fleet.example.com") == "https://api.demo.fleet.example.com:6443"
-    doc = yaml.safe_load(render_kubeconfig("demo", url, creds.ca_cert_pem, creds.admin_token))
-    assert doc["clusters"][0]["cluster"]["server"] == url
-    ca = base64.b64decode(doc["clusters"][0]["cluster"]["certificate-authority-data"]).decode()
-    assert ca == creds.ca_cert_pem
-    assert doc["users"][0]["user"]["token"] == creds.admin_token
-    assert doc["current-context"] == doc["contexts"][0]["name"]
+    doc = yaml.safe_load(
+        render_kubeconfig("demo", url, creds.ca_cert_pem, creds.admin_cert_pem, creds.admin_key_pem)
+    )
+    user = doc["users"][0]["user"]
+    assert set(user) == {"client-certificate-data", "client-key-data"}
+    assert base64.b64decode(user["client-certificate-data"]).decode() == creds.admin_cert_pem
+    assert (
+        base64.b64decode(doc["clusters"][0]["cluster"]["certificate-authority-data"]).decode()
+        == creds.ca_cert_pem
+    )
+    assert doc["current-context"] == "kubernetes-admin@demo"
+    with pytest.raises(ValueError, match="re-run provision_cluster"):
+        render_kubeconfig("demo", url, creds.ca_cert_pem, "", "")
