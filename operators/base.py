@@ -1,16 +1,21 @@
-"""What every Yunfleet operator shares: connection ids, dry-run, template fields, the hook."""
+"""What every Yunfleet operator and sensor shares: connection ids, dry-run, template fields, the hook.
+
+The hook is built on first use from the product table (``operators.utils.products``): an operator or
+sensor names its ``product`` and says which arguments its hook takes (:meth:`hook_params`); importing
+the module imports no hook, SDK or registry.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
 from include.errors import ConfigurationError
-from operators.defaults import DEFAULT_DEFERRABLE
+from operators.defaults import ALIBABA_CLOUD_CONN_ID, DEFAULT_DEFERRABLE, YUNFLEET_DB_CONN_ID
+from operators.utils.products import hook_class
 
 if TYPE_CHECKING:
     from operators.utils.audit import AuditContext
@@ -38,20 +43,74 @@ def as_int(value: Any, name: str, *, minimum: int | None = None) -> int:
     return number
 
 
-def import_class(path: str) -> Any:
-    """Import ``package.module.Name``; operators name their hook this way so that importing an
-    operator module does not import the hook, its SDK or the registry."""
-    module, _, name = path.rpartition(".")
-    return getattr(import_module(module), name)
+class HookOwner:
+    """The lazy hook of an operator or sensor, and the connection ids it is built with.
+
+    Subclasses set :attr:`product` (a key of ``operators.utils.products.PRODUCTS``) and extend
+    :meth:`hook_params`; :attr:`hook` imports and builds the hook on first use.
+    """
+
+    #: which product's hook this task uses
+    product: str
+    alibaba_cloud_conn_id: str
+    yunfleet_db_conn_id: str
+
+    def set_connections(self, alibaba_cloud_conn_id: str, yunfleet_db_conn_id: str) -> None:
+        """Remember the two connection ids every Yunfleet hook is built from."""
+        self.alibaba_cloud_conn_id = alibaba_cloud_conn_id
+        self.yunfleet_db_conn_id = yunfleet_db_conn_id
+
+    def connection_params(self) -> dict[str, Any]:
+        """The connection ids as hook (and trigger) keyword arguments."""
+        return {
+            "alibaba_cloud_conn_id": self.alibaba_cloud_conn_id,
+            "yunfleet_db_conn_id": self.yunfleet_db_conn_id,
+        }
+
+    def hook_params(self) -> dict[str, Any]:
+        """Keyword arguments of the hook."""
+        return self.connection_params()
+
+    @cached_property
+    def hook(self) -> Any:
+        return hook_class(self.product)(**self.hook_params())
 
 
-def bind_audit_context(operator: Any, context: Any) -> None:
-    """Remember who runs the task (ticket, actor, task identity) for the hook's audit rows and
-    drop the cached hook so the next use builds one with that context."""
-    from operators.utils.audit import AuditContext
+class YunfleetBaseOperator(HookOwner, BaseOperator):
+    """Base of every Yunfleet operator: connection ids, dry run, the audit context, the hook.
 
-    operator._audit_context = AuditContext.from_airflow_context(context)
-    operator.__dict__.pop("hook", None)
+    :param alibaba_cloud_conn_id: the ``alibaba_cloud`` connection (default ``alibaba_cloud_default``).
+    :param yunfleet_db_conn_id: the registry and audit store connection.
+    :param dry_run: make no mutating call; write ``dry_run`` audit rows instead.
+    """
+
+    def __init__(
+        self,
+        *,
+        alibaba_cloud_conn_id: str = ALIBABA_CLOUD_CONN_ID,
+        yunfleet_db_conn_id: str = YUNFLEET_DB_CONN_ID,
+        dry_run: bool | str = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.set_connections(alibaba_cloud_conn_id, yunfleet_db_conn_id)
+        self.dry_run = dry_run
+        self._audit_context: AuditContext | None = None
+
+    @property
+    def is_dry_run(self) -> bool:
+        return as_bool(self.dry_run)
+
+    def bind_context(self, context: Any) -> None:
+        """Remember who runs this task (ticket, actor, task identity) for the hook's audit rows and
+        drop the cached hook so the next use builds one with that context."""
+        from operators.utils.audit import AuditContext
+
+        self._audit_context = AuditContext.from_airflow_context(context)
+        self.__dict__.pop("hook", None)
+
+    def hook_params(self) -> dict[str, Any]:
+        return {**super().hook_params(), "dry_run": self.is_dry_run, "audit_context": self._audit_context}
 
 
 def yunfleet_template_fields(*fields: str) -> tuple[str, ...]:
@@ -59,31 +118,23 @@ def yunfleet_template_fields(*fields: str) -> tuple[str, ...]:
     return tuple(sorted({*fields, "alibaba_cloud_conn_id", "dry_run"}))
 
 
-class AlibabaCloudBaseOperator(BaseOperator):
-    """Base for operators that call Alibaba Cloud through one hook class.
+class AlibabaCloudBaseOperator(YunfleetBaseOperator):
+    """Base for operators that call Alibaba Cloud through one product's hook.
 
-    :param alibaba_cloud_conn_id: the ``alibaba_cloud`` connection (default ``alibaba_cloud_default``).
     :param region_id: overrides the connection's ``region_id``.
-    :param dry_run: make no mutating call; write ``dry_run`` audit rows instead.
-    :param yunfleet_db_conn_id: the registry and audit store connection.
     :param wait_for_completion: wait until the change has taken effect.
     :param poll_interval: seconds between checks while waiting.
     :param max_attempts: checks before giving up.
     :param deferrable: wait in the triggerer instead of the worker.
     """
 
-    #: the hook's dotted path (``operators.hooks.ecs.EcsHook``), imported when the hook is built
-    hook_class: str | None = None
     template_fields: Sequence[str] = yunfleet_template_fields()
     ui_color = "#ff6a00"
 
     def __init__(
         self,
         *,
-        alibaba_cloud_conn_id: str = "alibaba_cloud_default",
         region_id: str | None = None,
-        dry_run: bool | str = False,
-        yunfleet_db_conn_id: str = "yunfleet_db",
         wait_for_completion: bool = True,
         poll_interval: float = 5.0,
         max_attempts: int = 120,
@@ -91,32 +142,11 @@ class AlibabaCloudBaseOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.alibaba_cloud_conn_id = alibaba_cloud_conn_id
         self.region_id = region_id
-        self.dry_run = dry_run
-        self.yunfleet_db_conn_id = yunfleet_db_conn_id
         self.wait_for_completion = wait_for_completion
         self.poll_interval = poll_interval
         self.max_attempts = max_attempts
         self.deferrable = deferrable
-        self._audit_context: AuditContext | None = None
 
-    def bind_context(self, context: Any) -> None:
-        """Remember who runs this task (ticket, actor, task identity) for the hook's audit rows."""
-        bind_audit_context(self, context)
-
-    @property
-    def is_dry_run(self) -> bool:
-        return as_bool(self.dry_run)
-
-    @cached_property
-    def hook(self) -> Any:
-        if self.hook_class is None:
-            raise ConfigurationError(f"{type(self).__name__} does not set hook_class")
-        return import_class(self.hook_class)(
-            self.alibaba_cloud_conn_id,
-            region_id=self.region_id,
-            dry_run=self.is_dry_run,
-            yunfleet_db_conn_id=self.yunfleet_db_conn_id,
-            audit_context=self._audit_context,
-        )
+    def hook_params(self) -> dict[str, Any]:
+        return {**super().hook_params(), "region_id": self.region_id}

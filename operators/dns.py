@@ -29,7 +29,7 @@ class DnsReconcileRecordsOperator(AlibabaCloudBaseOperator):
     ``record_in_registry`` is set. Returns ``{rr: summary}``.
     """
 
-    hook_class = "operators.hooks.dns.DnsHook"
+    product = "alidns"
     template_fields: Sequence[str] = yunfleet_template_fields("domain", "records", "owner", "cluster")
 
     def __init__(
@@ -95,7 +95,7 @@ class DnsReconcileRecordsOperator(AlibabaCloudBaseOperator):
 class DnsDeleteRecordsOperator(AlibabaCloudBaseOperator):
     """Delete the owned records (and ownership TXT) at each of ``rrs``."""
 
-    hook_class = "operators.hooks.dns.DnsHook"
+    product = "alidns"
     template_fields: Sequence[str] = yunfleet_template_fields("domain", "rrs", "owner", "cluster")
 
     def __init__(

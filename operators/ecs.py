@@ -35,7 +35,7 @@ class EcsEnsureInstancesOperator(AlibabaCloudBaseOperator):
     :param user_data: base64 cloud-init; masked in logs and stored only as a hash in audit rows.
     """
 
-    hook_class = "operators.hooks.ecs.EcsHook"
+    product = "ecs"
     template_fields: Sequence[str] = yunfleet_template_fields(
         "cluster",
         "role",
@@ -153,7 +153,7 @@ class EcsDeleteInstancesOperator(AlibabaCloudBaseOperator):
     ``{"deleted_ids": [...]}``.
     """
 
-    hook_class = "operators.hooks.ecs.EcsHook"
+    product = "ecs"
     template_fields: Sequence[str] = yunfleet_template_fields("instance_ids", "cluster", "role", "node_pool")
 
     def __init__(
@@ -200,7 +200,7 @@ class EcsEnsureSecurityGroupOperator(AlibabaCloudBaseOperator):
     ``{"security_group_id": ..., "created": bool, "rules_added": n}``.
     """
 
-    hook_class = "operators.hooks.ecs.EcsHook"
+    product = "ecs"
     template_fields: Sequence[str] = yunfleet_template_fields("cluster", "name", "vpc_id", "rules")
 
     def __init__(
@@ -239,7 +239,7 @@ class EcsDeleteSecurityGroupOperator(AlibabaCloudBaseOperator):
     A group that is already gone is not an error. Returns ``{"deleted": [ids]}``.
     """
 
-    hook_class = "operators.hooks.ecs.EcsHook"
+    product = "ecs"
     template_fields: Sequence[str] = yunfleet_template_fields(
         "security_group_id", "cluster", "name", "vpc_id"
     )

@@ -3,59 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow.sdk import BaseOperator
-
-from operators.base import as_bool, as_int, bind_audit_context
-
-if TYPE_CHECKING:
-    from operators.hooks.kubernetes import FleetKubernetesHook
-    from operators.utils.audit import AuditContext
+from operators.base import YunfleetBaseOperator, as_int
 
 
-class FleetKubernetesBaseOperator(BaseOperator):
-    """Base for operators that act on one registered cluster.
+class FleetKubernetesBaseOperator(YunfleetBaseOperator):
+    """Base for operators that act on one registered cluster (hook: ``FleetKubernetesHook``).
 
     :param cluster: the cluster's name in the fleet registry.
     :param dry_run: write ``dry_run`` audit rows instead of changing anything.
     """
 
+    product = "kubernetes"
     template_fields: Sequence[str] = ("cluster", "dry_run")
     ui_color = "#326ce5"
 
-    def __init__(
-        self,
-        *,
-        cluster: str,
-        dry_run: bool | str = False,
-        alibaba_cloud_conn_id: str = "alibaba_cloud_default",
-        yunfleet_db_conn_id: str = "yunfleet_db",
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, cluster: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.cluster = cluster
-        self.dry_run = dry_run
-        self.alibaba_cloud_conn_id = alibaba_cloud_conn_id
-        self.yunfleet_db_conn_id = yunfleet_db_conn_id
-        self._audit_context: AuditContext | None = None
 
-    def bind_context(self, context: Any) -> None:
-        """Remember who runs this task (ticket, actor, task identity) for the hook's audit rows."""
-        bind_audit_context(self, context)
-
-    @cached_property
-    def hook(self) -> FleetKubernetesHook:
-        from operators.hooks.kubernetes import FleetKubernetesHook
-
-        return FleetKubernetesHook(
-            self.cluster,
-            alibaba_cloud_conn_id=self.alibaba_cloud_conn_id,
-            yunfleet_db_conn_id=self.yunfleet_db_conn_id,
-            dry_run=as_bool(self.dry_run),
-            audit_context=self._audit_context,
-        )
+    def hook_params(self) -> dict[str, Any]:
+        return {**super().hook_params(), "cluster": self.cluster}
 
 
 class KubernetesScaleDeploymentOperator(FleetKubernetesBaseOperator):

@@ -29,7 +29,7 @@ class SlbEnsureLoadBalancerOperator(AlibabaCloudBaseOperator):
     "created", "listener", "backends"}``.
     """
 
-    hook_class = "operators.hooks.slb.SlbHook"
+    product = "slb"
     template_fields: Sequence[str] = yunfleet_template_fields(
         "cluster", "name", "vswitch_id", "vpc_id", "backends", "listener_port", "backend_port", "address_type"
     )
@@ -121,7 +121,7 @@ class SlbSetBackendWeightsOperator(AlibabaCloudBaseOperator):
     Returns ``{"reweighted": [...], "weights": {...}}``.
     """
 
-    hook_class = "operators.hooks.slb.SlbHook"
+    product = "slb"
     template_fields: Sequence[str] = yunfleet_template_fields("load_balancer_id", "weights", "cluster")
 
     def __init__(
@@ -142,7 +142,7 @@ class SlbSetBackendWeightsOperator(AlibabaCloudBaseOperator):
 class SlbDeleteLoadBalancerOperator(AlibabaCloudBaseOperator):
     """Delete a load balancer by id, or every load balancer tagged for ``cluster``."""
 
-    hook_class = "operators.hooks.slb.SlbHook"
+    product = "slb"
     template_fields: Sequence[str] = yunfleet_template_fields("load_balancer_id", "cluster")
 
     def __init__(

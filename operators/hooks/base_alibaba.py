@@ -21,13 +21,12 @@ from include.errors import CloudError, ConfigurationError
 from include.fleet.contract import derive_client_token
 from include.loopback import PROXY_VARIABLES as _PROXY_VARS
 from operators.utils.audit import AuditContext, AuditRecorder, AuditSink, audited_call
-from operators.utils.connection_config import (
-    PRODUCTS,
-    AlibabaCloudConnectionConfig,
-    is_loopback_endpoint,
-)
+from operators.utils.connection_config import AlibabaCloudConnectionConfig, is_loopback_endpoint
 from operators.utils.errors import translate_sdk_error
+from operators.utils.products import product as product_info
+from operators.utils.products import sdk_module
 from operators.utils.retry import RetryPolicy
+from operators.waiters import WaiterMixin
 
 try:
     from airflow.sdk import BaseHook
@@ -63,29 +62,7 @@ def _drop_proxies_for_loopback() -> None:
         log.warning("Loopback endpoint configured: ignoring proxy variables %s for this process", removed)
 
 
-def _client_class(product: str) -> type:
-    if product == "ecs":
-        from alibabacloud_ecs20140526.client import Client
-    elif product == "slb":
-        from alibabacloud_slb20140515.client import Client
-    elif product == "alidns":
-        from alibabacloud_alidns20150109.client import Client
-    else:
-        raise ConfigurationError(f"unknown product {product!r}; known: {list(PRODUCTS)}")
-    return Client
-
-
-def _models(product: str) -> Any:
-    if product == "ecs":
-        from alibabacloud_ecs20140526 import models
-    elif product == "slb":
-        from alibabacloud_slb20140515 import models
-    else:
-        from alibabacloud_alidns20150109 import models
-    return models
-
-
-class AlibabaCloudBaseHook(BaseHook):
+class AlibabaCloudBaseHook(WaiterMixin, BaseHook):
     """Interact with Alibaba Cloud through the official SDKs.
 
     :param alibaba_cloud_conn_id: connection id (conn_type ``alibaba_cloud``); login = AccessKeyId,
@@ -104,7 +81,8 @@ class AlibabaCloudBaseHook(BaseHook):
     default_conn_name = "alibaba_cloud_default"
     conn_type = "alibaba_cloud"
     hook_name = "Alibaba Cloud"
-    #: The product this hook's ``conn`` talks to (set by subclasses).
+    #: The product this hook's ``conn`` talks to (set by subclasses; a key of
+    #: ``operators.utils.products.PRODUCTS``, which names its SDK).
     product: str = "ecs"
 
     def __init__(
@@ -206,12 +184,13 @@ class AlibabaCloudBaseHook(BaseHook):
         )
 
     def get_client(self, product: str | None = None) -> Any:
-        """The cached SDK client for ``product`` (``ecs``, ``slb``, ``alidns``)."""
+        """The cached SDK client for ``product`` (``ecs``, ``slb``, ``alidns``, ``kms``)."""
         product = product or self.product
         with self._clients_lock:
             client = self._clients.get(product)
             if client is None:
-                client = self._clients[product] = _client_class(product)(self.sdk_config(product))
+                client_class = sdk_module(product, "client").Client
+                client = self._clients[product] = client_class(self.sdk_config(product))
             return client
 
     @property
@@ -223,7 +202,16 @@ class AlibabaCloudBaseHook(BaseHook):
 
     def models(self, product: str | None = None) -> Any:
         """The SDK's request model module for ``product``."""
-        return _models(product or self.product)
+        return sdk_module(product or self.product, "models")
+
+    def _request(self, action: str, params: Mapping[str, Any], *, product: str | None = None) -> Any:
+        """The SDK request model of ``action``; ``None`` values dropped, ``RegionId`` added for
+        regional products (ECS, SLB)."""
+        product = product or self.product
+        body = {k: v for k, v in params.items() if v is not None}
+        if product_info(product).regional:
+            body = {"RegionId": self.conn_config.region_id, **body}
+        return getattr(self.models(product), f"{action}Request")().from_map(body)
 
     # audit --------------------------------------------------------------------------------
 
@@ -319,29 +307,12 @@ class AlibabaCloudBaseHook(BaseHook):
             request_id_of=lambda body: body.get("RequestId"),
         )
 
-    def wait_for(
-        self,
-        waiter_name: str,
-        *,
-        poll_interval: float | None = None,
-        max_attempts: int | None = None,
-        **args: Any,
-    ) -> Any:
-        """Run this product's waiter ``waiter_name`` (``waiters/<product>.json``); return its last result."""
-        from operators.waiters import load_waiter, wait
-
-        waiter = load_waiter(self.product, waiter_name)
-        operation = getattr(self, waiter.operation)
-        return wait(
-            waiter, lambda: operation(**args), poll_interval=poll_interval, max_attempts=max_attempts
-        ).result
-
     # UI ---------------------------------------------------------------------------------------
 
     def test_connection(self) -> tuple[bool, str]:
         """Call ECS DescribeRegions once; return (ok, message) and never raise."""
         try:
-            models = _models("ecs")
+            models = self.models("ecs")
             quick = RetryPolicy(max_attempts=2, max_total_seconds=10.0)
             body = (
                 self.invoke("DescribeRegions", models.DescribeRegionsRequest(), product="ecs", policy=quick)

@@ -56,8 +56,7 @@ class DnsHook(AlibabaCloudBaseHook):
     product = "alidns"
 
     def _call(self, action: str, params: Mapping[str, Any], **kw: Any) -> dict[str, Any] | None:
-        body = {k: v for k, v in params.items() if v is not None}
-        return self.invoke(action, getattr(self.models(), f"{action}Request")().from_map(body), **kw)
+        return self.invoke(action, self._request(action, params), **kw)
 
     # reads --------------------------------------------------------------------------------
 

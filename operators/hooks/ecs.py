@@ -25,10 +25,6 @@ __all__ = [
 LIVE_STATES = frozenset({"Pending", "Starting", "Running", "Stopping", "Stopped"})
 DESCRIBE_BATCH = 100
 RUN_BATCH = 100
-#: Every instance is launched with the metadata service in security hardening mode: reads need a
-#: session token from ``PUT /latest/api/token`` (RunInstances ``HttpEndpoint``/``HttpTokens``; ECS
-#: docs "Access instance metadata in security hardening mode only").
-METADATA_OPTIONS = {"HttpEndpoint": "enabled", "HttpTokens": "required"}
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
@@ -49,8 +45,6 @@ class EcsInstance:
     vswitch_id: str | None
     tags: dict[str, str] = field(default_factory=dict)
     creation_time: str | None = None
-    #: ``MetadataOptions.HttpTokens``: ``required`` when the metadata service needs session tokens.
-    http_tokens: str | None = None
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> EcsInstance:
@@ -66,7 +60,6 @@ class EcsInstance:
             vswitch_id=vpc.get("VSwitchId"),
             tags=tags_of(raw),
             creation_time=raw.get("CreationTime"),
-            http_tokens=(raw.get("MetadataOptions") or {}).get("HttpTokens"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -88,8 +81,6 @@ class InstanceSpec:
     node_pool: str | None = None
     name_prefix: str | None = None
     user_data: str | None = None
-    #: Instance RAM role (``RamRoleName``); nodes read their delivery secret with it.
-    ram_role_name: str | None = None
     system_disk_category: str | None = None
     system_disk_size: int | None = None
     extra_tags: Mapping[str, str] = field(default_factory=dict)
@@ -128,10 +119,6 @@ class EcsHook(SecurityGroupMixin, AlibabaCloudBaseHook):
     """Interact with Alibaba Cloud ECS (API 2014-05-26) in Yunfleet's terms."""
 
     product = "ecs"
-
-    def _request(self, name: str, params: Mapping[str, Any]) -> Any:
-        body = {"RegionId": self.conn_config.region_id, **{k: v for k, v in params.items() if v is not None}}
-        return getattr(self.models(), f"{name}Request")().from_map(body)
 
     # reads --------------------------------------------------------------------------------
 
@@ -234,8 +221,6 @@ class EcsHook(SecurityGroupMixin, AlibabaCloudBaseHook):
             "InstanceName": name,
             "UniqueSuffix": True,
             "UserData": spec.user_data,
-            "RamRoleName": spec.ram_role_name,
-            **METADATA_OPTIONS,
             "ClientToken": client_token,
             "Tag": tags_param(spec.tags),
         }

@@ -11,16 +11,20 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from operators.defaults import DEFAULT_DEFERRABLE
+from operators.base import HookOwner
+from operators.defaults import ALIBABA_CLOUD_CONN_ID, DEFAULT_DEFERRABLE, YUNFLEET_DB_CONN_ID
 
 if TYPE_CHECKING:
     from operators.triggers.base import YunfleetWaiterTrigger
 
 
-class YunfleetBaseSensor(BaseSensorOperator):
+class YunfleetBaseSensor(HookOwner, BaseSensorOperator):
     """A sensor that pokes in the worker or, when ``deferrable``, hands the wait to its trigger.
 
+    Pokes use :attr:`hook`, built on first use for the sensor's ``product``.
+
     :param alibaba_cloud_conn_id: the ``alibaba_cloud`` connection (default ``alibaba_cloud_default``).
+    :param yunfleet_db_conn_id: the registry connection (default ``yunfleet_db``).
     :param deferrable: wait in the triggerer (:meth:`trigger`) instead of poking in the worker.
     :param poll_interval: seconds between checks (also the poke interval).
     :param max_attempts: checks before a deferred wait gives up; ``poll_interval * max_attempts``
@@ -32,7 +36,8 @@ class YunfleetBaseSensor(BaseSensorOperator):
     def __init__(
         self,
         *,
-        alibaba_cloud_conn_id: str = "alibaba_cloud_default",
+        alibaba_cloud_conn_id: str = ALIBABA_CLOUD_CONN_ID,
+        yunfleet_db_conn_id: str = YUNFLEET_DB_CONN_ID,
         deferrable: bool = DEFAULT_DEFERRABLE,
         poll_interval: float = 5.0,
         max_attempts: int = 120,
@@ -42,7 +47,7 @@ class YunfleetBaseSensor(BaseSensorOperator):
         kwargs.setdefault("poke_interval", poll_interval)
         kwargs.setdefault("timeout", timedelta(seconds=poll_interval * max_attempts))
         super().__init__(**kwargs)
-        self.alibaba_cloud_conn_id = alibaba_cloud_conn_id
+        self.set_connections(alibaba_cloud_conn_id, yunfleet_db_conn_id)
         self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.max_attempts = max_attempts
@@ -51,6 +56,14 @@ class YunfleetBaseSensor(BaseSensorOperator):
     def trigger(self) -> YunfleetWaiterTrigger:
         """The trigger that runs this sensor's wait in the triggerer."""
         raise NotImplementedError
+
+    def trigger_params(self) -> dict[str, Any]:
+        """The keyword arguments every Yunfleet trigger takes: the cloud connection and waiting knobs."""
+        return {
+            "alibaba_cloud_conn_id": self.alibaba_cloud_conn_id,
+            "poll_interval": self.poll_interval,
+            "max_attempts": self.max_attempts,
+        }
 
     def execute(self, context: Any) -> Any:
         if not self.deferrable:

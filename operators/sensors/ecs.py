@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from include.errors import WaiterFailureError
@@ -11,7 +10,6 @@ from operators.sensors.base import YunfleetBaseSensor
 from operators.waiters import evaluate, load_waiter
 
 if TYPE_CHECKING:
-    from operators.hooks.ecs import EcsHook
     from operators.triggers.ecs import EcsInstancesRunningTrigger
 
 
@@ -24,6 +22,7 @@ class EcsInstancesRunningSensor(YunfleetBaseSensor):
     :param max_attempts: checks before a deferred wait gives up.
     """
 
+    product = "ecs"
     template_fields: Sequence[str] = ("instance_ids", "alibaba_cloud_conn_id")
 
     def __init__(self, *, instance_ids: Sequence[str], region_id: str | None = None, **kwargs: Any) -> None:
@@ -31,21 +30,14 @@ class EcsInstancesRunningSensor(YunfleetBaseSensor):
         self.instance_ids = instance_ids
         self.region_id = region_id
 
-    @cached_property
-    def hook(self) -> EcsHook:
-        from operators.hooks.ecs import EcsHook
-
-        return EcsHook(self.alibaba_cloud_conn_id, region_id=self.region_id)
+    def hook_params(self) -> dict[str, Any]:
+        return {**super().hook_params(), "region_id": self.region_id}
 
     def trigger(self) -> EcsInstancesRunningTrigger:
         from operators.triggers.ecs import EcsInstancesRunningTrigger
 
         return EcsInstancesRunningTrigger(
-            instance_ids=list(self.instance_ids),
-            alibaba_cloud_conn_id=self.alibaba_cloud_conn_id,
-            region_id=self.region_id,
-            poll_interval=self.poll_interval,
-            max_attempts=self.max_attempts,
+            instance_ids=list(self.instance_ids), region_id=self.region_id, **self.trigger_params()
         )
 
     def poke(self, context: Any) -> bool:

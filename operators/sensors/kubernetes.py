@@ -3,43 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from operators.sensors.base import YunfleetBaseSensor
 
 if TYPE_CHECKING:
-    from operators.hooks.kubernetes import FleetKubernetesHook
     from operators.triggers.kubernetes import KubernetesApiServerReadyTrigger, KubernetesNodesReadyTrigger
 
 
 class _ClusterSensor(YunfleetBaseSensor):
+    product = "kubernetes"
     template_fields: Sequence[str] = ("cluster",)
 
-    def __init__(self, *, cluster: str, yunfleet_db_conn_id: str = "yunfleet_db", **kwargs: Any) -> None:
+    def __init__(self, *, cluster: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.cluster = cluster
-        self.yunfleet_db_conn_id = yunfleet_db_conn_id
 
-    @cached_property
-    def hook(self) -> FleetKubernetesHook:
-        from operators.hooks.kubernetes import FleetKubernetesHook
-
-        return FleetKubernetesHook(
-            self.cluster,
-            alibaba_cloud_conn_id=self.alibaba_cloud_conn_id,
-            yunfleet_db_conn_id=self.yunfleet_db_conn_id,
-        )
+    def hook_params(self) -> dict[str, Any]:
+        return {**super().hook_params(), "cluster": self.cluster}
 
     def trigger_params(self) -> dict[str, Any]:
-        """The keyword arguments every cluster trigger takes."""
-        return {
-            "cluster": self.cluster,
-            "alibaba_cloud_conn_id": self.alibaba_cloud_conn_id,
-            "yunfleet_db_conn_id": self.yunfleet_db_conn_id,
-            "poll_interval": self.poll_interval,
-            "max_attempts": self.max_attempts,
-        }
+        return {**super().trigger_params(), **self.connection_params(), "cluster": self.cluster}
 
     def waiting_for(self) -> str:
         raise NotImplementedError

@@ -1,4 +1,4 @@
-"""A trigger driven by a waiter definition; subclasses only say which hook and waiter to use."""
+"""A trigger driven by a waiter definition; subclasses only say which product and waiter to use."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from include.errors import WaiterFailureError, WaiterTimeoutError, YunfleetError
+from operators.utils.products import hook_class
 from operators.waiters import async_wait, load_waiter
 
 
@@ -19,7 +20,8 @@ class YunfleetWaiterTrigger(BaseTrigger):
     ``{"status": "failure" | "timeout" | "error", "message": <one line>}``. The hook's blocking
     SDK call runs in a worker thread, so the triggerer's event loop never blocks.
 
-    :param product: ``ecs``, ``slb`` or ``kubernetes``.
+    :param product: a key of ``operators.utils.products.PRODUCTS`` (``ecs``, ``slb``, ``kubernetes``,
+        ...): its hook runs the waiter, whose file is ``waiters/<product>.json``.
     :param waiter_name: the waiter's name in that product's file.
     :param waiter_args: keyword arguments of the waiter's operation.
     :param hook_params: keyword arguments of the hook (connection ids, cluster, ...).
@@ -61,20 +63,8 @@ class YunfleetWaiterTrigger(BaseTrigger):
         return f"{type(self).__module__}.{type(self).__qualname__}", kwargs
 
     def hook(self) -> Any:
-        """Build the hook (imports included); call it off the event loop."""
-        if self.product == "ecs":
-            from operators.hooks.ecs import EcsHook
-
-            return EcsHook(**self.hook_params)
-        if self.product == "slb":
-            from operators.hooks.slb import SlbHook
-
-            return SlbHook(**self.hook_params)
-        if self.product == "kubernetes":
-            from operators.hooks.kubernetes import FleetKubernetesHook
-
-            return FleetKubernetesHook(**self.hook_params)
-        raise ValueError(f"no waiter hook for product {self.product!r}")
+        """Build the product's hook (imports included); call it off the event loop."""
+        return hook_class(self.product)(**self.hook_params)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         try:

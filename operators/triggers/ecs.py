@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from operators.defaults import ALIBABA_CLOUD_CONN_ID
 from operators.triggers.base import YunfleetWaiterTrigger
 
 
@@ -16,7 +17,7 @@ class EcsInstancesRunningTrigger(YunfleetWaiterTrigger):
         self,
         *,
         instance_ids: Sequence[str],
-        alibaba_cloud_conn_id: str = "alibaba_cloud_default",
+        alibaba_cloud_conn_id: str = ALIBABA_CLOUD_CONN_ID,
         region_id: str | None = None,
         poll_interval: float = 5.0,
         max_attempts: int = 120,

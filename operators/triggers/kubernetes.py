@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from operators.defaults import ALIBABA_CLOUD_CONN_ID, YUNFLEET_DB_CONN_ID
 from operators.triggers.base import YunfleetWaiterTrigger
 
 
 class _ClusterTrigger(YunfleetWaiterTrigger):
-    """A ``kubernetes`` waiter on one registered cluster."""
+    """A ``kubernetes`` waiter on one registered cluster; the cluster and connections are set here."""
+
+    serialized_fields: tuple[str, ...] = ("cluster", "alibaba_cloud_conn_id", "yunfleet_db_conn_id")
 
     def __init__(
         self,
@@ -16,10 +19,10 @@ class _ClusterTrigger(YunfleetWaiterTrigger):
         waiter_name: str,
         waiter_args: dict[str, Any],
         cluster: str,
-        alibaba_cloud_conn_id: str,
-        yunfleet_db_conn_id: str,
-        poll_interval: float,
-        max_attempts: int,
+        alibaba_cloud_conn_id: str = ALIBABA_CLOUD_CONN_ID,
+        yunfleet_db_conn_id: str = YUNFLEET_DB_CONN_ID,
+        poll_interval: float = 5.0,
+        max_attempts: int = 120,
     ) -> None:
         super().__init__(
             product="kubernetes",
@@ -39,28 +42,14 @@ class _ClusterTrigger(YunfleetWaiterTrigger):
 
 
 class KubernetesApiServerReadyTrigger(_ClusterTrigger):
-    """Fire when the cluster's API server answers ``/readyz`` with 200."""
+    """Fire when the cluster's API server answers ``/readyz`` with 200.
 
-    serialized_fields = ("cluster", "alibaba_cloud_conn_id", "yunfleet_db_conn_id")
+    :param cluster, alibaba_cloud_conn_id, yunfleet_db_conn_id, poll_interval, max_attempts: see
+        :class:`_ClusterTrigger`.
+    """
 
-    def __init__(
-        self,
-        *,
-        cluster: str,
-        alibaba_cloud_conn_id: str = "alibaba_cloud_default",
-        yunfleet_db_conn_id: str = "yunfleet_db",
-        poll_interval: float = 5.0,
-        max_attempts: int = 120,
-    ) -> None:
-        super().__init__(
-            waiter_name="api_server_ready",
-            waiter_args={},
-            cluster=cluster,
-            alibaba_cloud_conn_id=alibaba_cloud_conn_id,
-            yunfleet_db_conn_id=yunfleet_db_conn_id,
-            poll_interval=poll_interval,
-            max_attempts=max_attempts,
-        )
+    def __init__(self, **cluster_args: Any) -> None:
+        super().__init__(waiter_name="api_server_ready", waiter_args={}, **cluster_args)
 
 
 class KubernetesNodesReadyTrigger(_ClusterTrigger):
@@ -68,25 +57,11 @@ class KubernetesNodesReadyTrigger(_ClusterTrigger):
 
     serialized_fields = ("cluster", "count", "label_selector", "alibaba_cloud_conn_id", "yunfleet_db_conn_id")
 
-    def __init__(
-        self,
-        *,
-        cluster: str,
-        count: int,
-        label_selector: str | None = None,
-        alibaba_cloud_conn_id: str = "alibaba_cloud_default",
-        yunfleet_db_conn_id: str = "yunfleet_db",
-        poll_interval: float = 5.0,
-        max_attempts: int = 120,
-    ) -> None:
+    def __init__(self, *, count: int, label_selector: str | None = None, **cluster_args: Any) -> None:
         super().__init__(
             waiter_name="nodes_ready",
             waiter_args={"count": int(count), "label_selector": label_selector},
-            cluster=cluster,
-            alibaba_cloud_conn_id=alibaba_cloud_conn_id,
-            yunfleet_db_conn_id=yunfleet_db_conn_id,
-            poll_interval=poll_interval,
-            max_attempts=max_attempts,
+            **cluster_args,
         )
         self.count = int(count)
         self.label_selector = label_selector

@@ -10,8 +10,8 @@ from typing import Any
 
 from include.errors import ConfigurationError
 from include.fleet.contract import KUBE_SERVER_TEMPLATE, kube_server_url
+from operators.utils.products import CLOUD_PRODUCTS
 
-PRODUCTS = ("ecs", "slb", "alidns")
 DEFAULT_PROTOCOL = "https"
 DEFAULT_CONNECT_TIMEOUT_MS = 5000
 DEFAULT_READ_TIMEOUT_MS = 10000
@@ -105,11 +105,13 @@ class AlibabaCloudConnectionConfig:
                     'extra \'endpoints\' must be a JSON object like {"ecs": "host:port"}'
                 ) from None
         if not isinstance(endpoints, Mapping):
-            raise ConfigurationError("'endpoints' must map a product (ecs, slb, alidns) to host[:port]")
-        bad = set(endpoints) - set(PRODUCTS)
+            raise ConfigurationError(
+                f"'endpoints' must map a product ({', '.join(CLOUD_PRODUCTS)}) to host[:port]"
+            )
+        bad = set(endpoints) - set(CLOUD_PRODUCTS)
         if bad:
             raise ConfigurationError(
-                f"'endpoints' has unknown product(s) {sorted(bad)}; known: {list(PRODUCTS)}"
+                f"'endpoints' has unknown product(s) {sorted(bad)}; known: {list(CLOUD_PRODUCTS)}"
             )
         protocol = str(pick("protocol", DEFAULT_PROTOCOL)).lower()
         if protocol not in ("http", "https"):
@@ -134,8 +136,8 @@ class AlibabaCloudConnectionConfig:
 
     def endpoint_for(self, product: str) -> str | None:
         """Per-product endpoint, else the global one, else None (the SDK's regional endpoint)."""
-        if product not in PRODUCTS:
-            raise ConfigurationError(f"unknown product {product!r}; known: {list(PRODUCTS)}")
+        if product not in CLOUD_PRODUCTS:
+            raise ConfigurationError(f"unknown product {product!r}; known: {list(CLOUD_PRODUCTS)}")
         return self.endpoints.get(product) or self.endpoint
 
     def require_credentials(self) -> tuple[str, str]:

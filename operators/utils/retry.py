@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import tenacity
 
@@ -53,25 +53,22 @@ class RetryPolicy:
         jitter = tenacity.wait_random_exponential(multiplier=self.initial_backoff, max=self.max_backoff)
         return float(jitter(retry_state))
 
-    def retrying(self) -> tenacity.Retrying:
-        return tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(self.max_attempts)
+    def _kwargs(self) -> dict[str, Any]:
+        """The tenacity settings shared by the sync and async retriers."""
+        return {
+            "stop": tenacity.stop_after_attempt(self.max_attempts)
             | tenacity.stop_after_delay(self.max_total_seconds),
-            wait=self.wait,
-            retry=tenacity.retry_if_exception(_is_transient),
-            reraise=True,
-            before_sleep=_log_retry,
-        )
+            "wait": self.wait,
+            "retry": tenacity.retry_if_exception(_is_transient),
+            "reraise": True,
+            "before_sleep": _log_retry,
+        }
+
+    def retrying(self) -> tenacity.Retrying:
+        return tenacity.Retrying(**self._kwargs())
 
     def async_retrying(self) -> tenacity.AsyncRetrying:
-        return tenacity.AsyncRetrying(
-            stop=tenacity.stop_after_attempt(self.max_attempts)
-            | tenacity.stop_after_delay(self.max_total_seconds),
-            wait=self.wait,
-            retry=tenacity.retry_if_exception(_is_transient),
-            reraise=True,
-            before_sleep=_log_retry,
-        )
+        return tenacity.AsyncRetrying(**self._kwargs())
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` under this policy and return its result (or raise its last error)."""

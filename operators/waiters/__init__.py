@@ -3,6 +3,7 @@
 from operators.waiters.base import (
     Acceptor,
     Waiter,
+    WaiterMixin,
     WaiterOutcome,
     async_wait,
     evaluate,
@@ -10,4 +11,13 @@ from operators.waiters.base import (
     wait,
 )
 
-__all__ = ["Acceptor", "Waiter", "WaiterOutcome", "async_wait", "evaluate", "load_waiter", "wait"]
+__all__ = [
+    "Acceptor",
+    "Waiter",
+    "WaiterMixin",
+    "WaiterOutcome",
+    "async_wait",
+    "evaluate",
+    "load_waiter",
+    "wait",
+]

@@ -198,3 +198,28 @@ async def async_wait(
         if attempt < attempts:
             await asyncio.sleep(delay)
     raise WaiterTimeoutError(f"waiter {waiter.name} gave up after {attempts} attempts; last result: {result}")
+
+
+class WaiterMixin:
+    """``wait_for`` for a hook whose waiters are ``waiters/<product>.json`` (``product`` is the hook's)."""
+
+    product: str
+
+    def wait_for(
+        self,
+        waiter_name: str,
+        *,
+        poll_interval: float | None = None,
+        max_attempts: int | None = None,
+        **args: Any,
+    ) -> Any:
+        """Run this product's waiter ``waiter_name`` with ``args`` for its operation; return its last result.
+
+        :raises WaiterFailureError: a failure state was reached.
+        :raises WaiterTimeoutError: ``max_attempts`` (default: the waiter's) ran out.
+        """
+        waiter = load_waiter(self.product, waiter_name)
+        operation = getattr(self, waiter.operation)
+        return wait(
+            waiter, lambda: operation(**args), poll_interval=poll_interval, max_attempts=max_attempts
+        ).result
