@@ -31,6 +31,20 @@ def dns(cluster: str | None = None) -> Any:
     return DnsHook(cluster=cluster)
 
 
+def kms(cluster: str | None = None) -> Any:
+    """A ``KmsHook`` (Secrets Manager) on ``alibaba_cloud_default``; audit rows carry ``cluster``."""
+    from operators.hooks.kms import KmsHook
+
+    return KmsHook(cluster=cluster)
+
+
+def kube(cluster: str) -> Any:
+    """A ``FleetKubernetesHook`` for a registered cluster (admin client certificate from the registry)."""
+    from operators.hooks.kubernetes import FleetKubernetesHook
+
+    return FleetKubernetesHook(cluster)
+
+
 def registry() -> Any:
     """A ``YunfleetRegistryHook`` on ``yunfleet_db`` (its ``.registry``, ``.engine``, ``.audit_store``)."""
     from operators.hooks.registry import YunfleetRegistryHook

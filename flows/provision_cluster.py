@@ -2,7 +2,8 @@
 
 The decisions are made by the pure domain in ``include.provisioning`` (request rules, plan, quality
 gate, user-data); the hooks talk to the cloud and the registry; this module connects them. The
-cluster's secrets are rendered into user-data inside the instance tasks and never travel in XComs.
+cluster's secrets reach the nodes through KMS delivery secrets written inside the instance tasks;
+user-data names the secret, and no secret travels in XComs.
 """
 
 from __future__ import annotations
@@ -119,10 +120,18 @@ def show_plan(plan: dict[str, Any], **context: Any) -> bool:
 @task
 @run.reported
 def credentials(**context: Any) -> dict[str, Any]:
-    """The cluster PKI and bootstrap token, generated once and kept encrypted in the registry."""
-    from include.provisioning.apply import ensure_credentials
+    """The cluster CA and admin client certificate, generated once and kept encrypted in the registry.
 
-    creds = ensure_credentials(hooks.registry().registry, request_of(context).cluster_name)
+    Also checks the node-bootstrap settings of the connection (RAM role, KMS, package and image
+    sources), so a bad setting fails here, before the first resource is created.
+    """
+    from include.provisioning.apply import ensure_credentials
+    from include.provisioning.bootstrap_settings import BootstrapSettings
+
+    request = request_of(context)
+    settings = BootstrapSettings.from_extra(hooks.cloud_extra())
+    settings.sources(request.region_id, request.kubernetes_version)
+    creds = ensure_credentials(hooks.registry().registry, request.cluster_name, request.kubernetes_version)
     return {"ca_cert_hash": creds.ca_hash}
 
 
@@ -147,6 +156,7 @@ def _instance_inputs(
 ) -> dict[str, Any]:
     """What every instance batch (control plane or workers) is created from, besides its plan."""
     from include.provisioning.apply import load_credentials
+    from include.provisioning.bootstrap_settings import BootstrapSettings
 
     return {
         "creds": load_credentials(hooks.registry().registry, request.cluster_name),
@@ -154,6 +164,7 @@ def _instance_inputs(
         "vswitches": validated["network"]["vswitches"],
         "security_group_id": sg["security_group_id"],
         "image_id": validated["image_id"],
+        "settings": BootstrapSettings.from_extra(hooks.cloud_extra()),
     }
 
 
@@ -166,17 +177,30 @@ def _wait_running(ecs: Any, result: Mapping[str, Any]) -> None:
 @task(pool="alibaba_ecs_api")
 @run.reported
 def control_plane(validated: dict[str, Any], sg: dict[str, Any], **context: Any) -> dict[str, Any]:
-    """Control-plane instances in plan order (node 0 runs ``kubeadm init``), waited until Running."""
-    from include.provisioning.apply import ensure_control_plane
+    """Control-plane instances in plan order (node 0 runs ``kubeadm init``), waited until Running.
+
+    Each missing node gets a KMS delivery secret (CA and kubeadm configuration for node 0, the
+    shared join token and certificate key for the others) named in its user-data.
+    """
+    import datetime as dt
+
+    from include.provisioning.apply import ensure_control_plane_bootstrap
+    from include.provisioning.node_batches import ensure_control_plane
     from operators.hooks.ecs import InstanceSpec
 
     request = request_of(context)
     ecs = hooks.ecs(request.cluster_name)
+    registry = hooks.registry().registry
+    now = dt.datetime.now(dt.UTC)
     result = ensure_control_plane(
         ecs,
+        hooks.kms(request.cluster_name),
         InstanceSpec,
         request=request,
         plan=ProvisionPlan.from_json(validated["plan"]),
+        control_plane=lambda: ensure_control_plane_bootstrap(registry, request.cluster_name, now),
+        nonce_for=lambda key: ecs.client_token(f"delivery:{key}"),
+        now=now,
         **_instance_inputs(request, validated, sg),
     )
     _wait_running(ecs, result)
@@ -258,19 +282,25 @@ def pool_batches(batches: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def worker_pool(
     item: dict[str, Any], validated: dict[str, Any], sg: dict[str, Any], **context: Any
 ) -> dict[str, Any]:
-    """One node pool's instances in one zone (a mapped task per pool and zone), waited until Running."""
-    from include.provisioning.apply import ensure_batch
+    """One node pool's instances in one zone (a mapped task per pool and zone), waited until Running.
+
+    Missing workers join with a bootstrap token created for this batch through the cluster's API,
+    delivered in a KMS secret named in their user-data.
+    """
+    from include.provisioning.node_batches import ensure_planned_workers
     from operators.hooks.ecs import InstanceSpec
 
     request = request_of(context)
     planned = PlannedResource.from_json(item)
     ecs = hooks.ecs(request.cluster_name)
-    result = ensure_batch(
+    result = ensure_planned_workers(
         ecs,
+        hooks.kms(request.cluster_name),
+        hooks.kube(request.cluster_name),
         InstanceSpec,
         request=request,
         item=planned,
-        count=planned.count,
+        nonce=ecs.client_token(f"delivery:{planned.key}"),
         **_instance_inputs(request, validated, sg),
     )
     _wait_running(ecs, result)

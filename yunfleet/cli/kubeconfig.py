@@ -13,8 +13,9 @@ def cmd_kubeconfig(args: argparse.Namespace) -> str:
     """The kubeconfig document (YAML, no trailing newline).
 
     The server URL follows the cloud connection's ``kube_server_template`` and its CA comes from
-    ``kube_ca_file`` when set (the sandbox), else from the registry. Exit 1 for an unknown cluster
-    or one without credentials yet, 3 when the credentials cannot be decrypted.
+    ``kube_ca_file`` when set (the sandbox), else from the registry. The user is the admin client
+    certificate and key kept encrypted in the registry (kubeadm's ``admin.conf`` identity). Exit 1 for
+    an unknown cluster or one without credentials yet, 3 when the credentials cannot be decrypted.
     """
     from include.fleet.contract import kube_server_url
     from include.provisioning.kubeconfig import render_kubeconfig
@@ -42,4 +43,11 @@ def cmd_kubeconfig(args: argparse.Namespace) -> str:
         except OSError as exc:
             raise CommandError(EXIT_ENV, f"kube_ca_file {cloud.kube_ca_file} unreadable: {exc}") from exc
     url = kube_server_url(record.name, record.domain or cloud.domain, cloud.kube_server_template)
-    return render_kubeconfig(record.name, url, ca_pem, creds["admin_token"]).rstrip("\n")
+    cert, key = creds.get("admin_cert_pem"), creds.get("admin_key_pem")
+    if not cert or not key:
+        raise CommandError(
+            EXIT_FAILED,
+            f"cluster {args.cluster!r} has no admin client certificate yet; "
+            "re-run provision_cluster to issue one",
+        )
+    return render_kubeconfig(record.name, url, ca_pem, cert, key).rstrip("\n")
