@@ -25,6 +25,10 @@ __all__ = [
 LIVE_STATES = frozenset({"Pending", "Starting", "Running", "Stopping", "Stopped"})
 DESCRIBE_BATCH = 100
 RUN_BATCH = 100
+#: Every instance is launched with the metadata service in security hardening mode: reads need a
+#: session token from ``PUT /latest/api/token`` (RunInstances ``HttpEndpoint``/``HttpTokens``; ECS
+#: docs "Access instance metadata in security hardening mode only").
+METADATA_OPTIONS = {"HttpEndpoint": "enabled", "HttpTokens": "required"}
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterator[list[str]]:
@@ -45,6 +49,8 @@ class EcsInstance:
     vswitch_id: str | None
     tags: dict[str, str] = field(default_factory=dict)
     creation_time: str | None = None
+    #: ``MetadataOptions.HttpTokens``: ``required`` when the metadata service needs session tokens.
+    http_tokens: str | None = None
 
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> EcsInstance:
@@ -60,6 +66,7 @@ class EcsInstance:
             vswitch_id=vpc.get("VSwitchId"),
             tags=tags_of(raw),
             creation_time=raw.get("CreationTime"),
+            http_tokens=(raw.get("MetadataOptions") or {}).get("HttpTokens"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -81,6 +88,8 @@ class InstanceSpec:
     node_pool: str | None = None
     name_prefix: str | None = None
     user_data: str | None = None
+    #: Instance RAM role (``RamRoleName``); nodes read their delivery secret with it.
+    ram_role_name: str | None = None
     system_disk_category: str | None = None
     system_disk_size: int | None = None
     extra_tags: Mapping[str, str] = field(default_factory=dict)
@@ -221,6 +230,8 @@ class EcsHook(SecurityGroupMixin, AlibabaCloudBaseHook):
             "InstanceName": name,
             "UniqueSuffix": True,
             "UserData": spec.user_data,
+            "RamRoleName": spec.ram_role_name,
+            **METADATA_OPTIONS,
             "ClientToken": client_token,
             "Tag": tags_param(spec.tags),
         }

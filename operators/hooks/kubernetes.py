@@ -3,15 +3,22 @@
 Built on the cncf-kubernetes ``KubernetesHook`` (its cached typed clients and client-side request
 timeout) with ``get_conn`` replaced: the API server URL comes from the ``alibaba_cloud``
 connection's ``kube_server_template`` (default ``https://api.{cluster}.{domain}:6443``), the CA
-from its ``kube_ca_file`` or the registry, the admin bearer token from the registry (decrypted
-with the Fernet key). Hook arguments win over both.
+from its ``kube_ca_file`` or the registry, and the hook authenticates with the cluster's admin
+client certificate (mTLS, kubeadm's ``admin.conf`` identity) kept encrypted in the registry. The
+certificate and key are written for the client library into a private temporary directory (0700,
+files 0600) that is removed with the hook. Hook arguments win over the connection and registry;
+an explicit ``token`` replaces the certificate with a bearer token.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
+import os
+import shutil
 import tempfile
+import weakref
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -24,7 +31,15 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.utils import parse_quantity
 
 from include.audit import Redactor
-from include.errors import ConfigurationError
+from include.errors import CloudError, ConfigurationError
+from include.provisioning.bootstrap_tokens import (
+    DEFAULT_TTL,
+    SECRET_NAMESPACE,
+    BootstrapToken,
+    new_bootstrap_token,
+    rfc3339,
+    token_secret_manifest,
+)
 from operators.hooks.kubernetes_nodes import NodeMaintenanceMixin
 from operators.utils.audit import AuditContext, AuditRecorder, AuditSink, audited_call
 from operators.utils.connection_config import AlibabaCloudConnectionConfig
@@ -42,8 +57,8 @@ class FleetKubernetesHook(NodeMaintenanceMixin, WaiterMixin, KubernetesHook):
     """Talk to the Kubernetes API of a registered cluster.
 
     :param cluster: the cluster's name in the fleet registry.
-    :param server, token, ca_file: override the URL, bearer token and CA bundle (argument >
-        connection / registry).
+    :param server, ca_file: override the URL and CA bundle (argument > connection / registry).
+    :param token: authenticate with this bearer token instead of the admin client certificate.
     :param request_timeout: client-side (connect, read) timeout in seconds for every request.
     """
 
@@ -119,14 +134,28 @@ class FleetKubernetesHook(NodeMaintenanceMixin, WaiterMixin, KubernetesHook):
         return self.cloud_config.kube_server(self.cluster, domain)
 
     @cached_property
-    def _bearer_token(self) -> str:
-        if self._token:
-            return self._token
+    def client_certificate_files(self) -> tuple[str, str]:
+        """``(cert_file, key_file)`` of the admin client certificate, written privately for urllib3.
+
+        :raises ConfigurationError: the registry holds no admin certificate for the cluster.
+        """
         creds = self.registry_hook.registry.get_credentials(self.cluster)
-        token = creds.get("admin_token")
-        if not token:
-            raise ConfigurationError(f"cluster {self.cluster!r} has no admin_token in the registry")
-        return str(token)
+        cert, key = creds.get("admin_cert_pem"), creds.get("admin_key_pem")
+        if not cert or not key:
+            raise ConfigurationError(
+                f"cluster {self.cluster!r} has no admin client certificate in the registry; "
+                "re-run provision_cluster to issue one"
+            )
+        directory = tempfile.mkdtemp(prefix="yunfleet-kube-")
+        weakref.finalize(self, shutil.rmtree, directory, True)
+        paths = []
+        for name, pem in (("admin.crt", cert), ("admin.key", key)):
+            path = os.path.join(directory, name)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(pem)
+            paths.append(path)
+        return paths[0], paths[1]
 
     @cached_property
     def ca_file(self) -> str:
@@ -147,9 +176,12 @@ class FleetKubernetesHook(NodeMaintenanceMixin, WaiterMixin, KubernetesHook):
     def get_conn(self) -> client.ApiClient:
         configuration = client.Configuration()
         configuration.host = self.server.rstrip("/")
-        # kubernetes >= 36 reads "BearerToken"; older clients read "authorization".
-        configuration.api_key = {"BearerToken": self._bearer_token, "authorization": self._bearer_token}
-        configuration.api_key_prefix = {"BearerToken": "Bearer", "authorization": "Bearer"}
+        if self._token:
+            # kubernetes >= 36 reads "BearerToken"; older clients read "authorization".
+            configuration.api_key = {"BearerToken": self._token, "authorization": self._token}
+            configuration.api_key_prefix = {"BearerToken": "Bearer", "authorization": "Bearer"}
+        else:
+            configuration.cert_file, configuration.key_file = self.client_certificate_files
         configuration.ssl_ca_cert = self.ca_file
         configuration.verify_ssl = True
         configuration.retries = 0  # the hook's RetryPolicy retries; urllib3 must not add its own
@@ -160,7 +192,7 @@ class FleetKubernetesHook(NodeMaintenanceMixin, WaiterMixin, KubernetesHook):
     def test_connection(self) -> tuple[bool, str]:
         try:
             version = client.VersionApi(self.api_client).get_code(_request_timeout=self.request_timeout)
-            # /version is public on most API servers; listing namespaces proves the token works.
+            # /version is public on most API servers; listing namespaces proves the credentials work.
             self.core_v1_client.list_namespace(limit=1, _request_timeout=self.request_timeout)
         except Exception as exc:  # the UI wants a message, never a traceback
             return False, f"{type(exc).__name__}: {str(exc)[:200]}"
@@ -354,3 +386,47 @@ class FleetKubernetesHook(NodeMaintenanceMixin, WaiterMixin, KubernetesHook):
             "previous": current,
             "changed": True,
         }
+
+    def create_bootstrap_token(
+        self, *, ttl: dt.timedelta = DEFAULT_TTL, description: str = "yunfleet node bootstrap"
+    ) -> BootstrapToken:
+        """A fresh kubeadm bootstrap token valid for ``ttl`` (at most 24 h): the Secret
+        ``kube-system/bootstrap-token-<id>``, as ``kubeadm token create`` makes it.
+
+        The audit row names the Secret and its expiration, never the token's secret half; errors
+        are stripped of it too (raised without the original, whose body could echo the Secret). In
+        dry-run mode the token is made but not sent.
+        """
+        token = new_bootstrap_token(dt.datetime.now(dt.UTC), ttl)
+        body = token_secret_manifest(token, description)
+
+        def create() -> None:
+            try:
+                self.core_v1_client.create_namespaced_secret(
+                    SECRET_NAMESPACE, body, _request_timeout=self.request_timeout
+                )
+            except ApiException as exc:
+                if exc.status != 409:  # 409: an earlier attempt of this call created it
+                    raise
+
+        try:
+            self._mutate(
+                "CreateBootstrapToken",
+                f"{SECRET_NAMESPACE}/{token.secret_name}",
+                {
+                    "namespace": SECRET_NAMESPACE,
+                    "name": token.secret_name,
+                    "expiration": rfc3339(token.expires_at),
+                },
+                create,
+            )
+        except CloudError as exc:
+            raise type(exc)(
+                exc.message.replace(token.secret, "***"),
+                code=exc.code,
+                request_id=exc.request_id,
+                http_status=exc.http_status,
+                product=exc.product,
+                action=exc.action,
+            ) from None
+        return token
