@@ -103,8 +103,10 @@ def test_clusters_and_kubeconfig(env: dict[str, str]) -> None:
     assert cluster["server"] == "https://127.0.0.1:9/k8s/demo"
     ca_file = json.loads(env["AIRFLOW_CONN_ALIBABA_CLOUD_DEFAULT"])["extra"]["kube_ca_file"]
     assert base64.b64decode(cluster["certificate-authority-data"]).decode() == Path(ca_file).read_text()
-    assert doc["users"][0]["user"]["token"] == creds["admin_token"]
-    assert creds["admin_token"] not in out.stderr
+    user = doc["users"][0]["user"]
+    assert base64.b64decode(user["client-certificate-data"]).decode() == creds["admin_cert_pem"]
+    assert base64.b64decode(user["client-key-data"]).decode() == creds["admin_key_pem"]
+    assert "token" not in user and creds["admin_key_pem"] not in out.stderr
 
 
 def test_unknown_cluster_exits_1(env: dict[str, str]) -> None:
@@ -119,7 +121,7 @@ def test_wrong_fernet_key_exits_3_without_leaking(env: dict[str, str]) -> None:
     out = run({**env, "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode()}, "kubeconfig", "demo")
     assert out.returncode == 3
     assert "cannot decrypt the credentials of 'demo'" in out.stderr
-    assert creds["admin_token"] not in out.stderr + out.stdout
+    assert creds["admin_key_pem"] not in out.stderr + out.stdout
 
 
 @pytest.mark.parametrize(
