@@ -7,28 +7,15 @@ The functions take an ECS hook (``operators.hooks.ecs.EcsHook`` or anything with
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from include.provisioning.network import Network, choose_network
 from include.provisioning.validation import CloudFacts
+
+__all__ = ["Network", "cloud_facts", "instance_vcpus", "network", "stock", "vcpu_quota_remaining", "zones"]
 
 #: DescribeAccountAttributes names of the pay-as-you-go vCPU quota and its usage.
 VCPU_QUOTA_ATTRIBUTES = ("max-postpaid-instance-vcpu-count", "used-postpaid-instance-vcpu-count")
-
-
-@dataclass(frozen=True)
-class Network:
-    vpc_id: str
-    cidr_block: str
-    #: vSwitch id per zone (the first vSwitch of the VPC in that zone).
-    vswitches: dict[str, str]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"vpc_id": self.vpc_id, "cidr_block": self.cidr_block, "vswitches": dict(self.vswitches)}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Network:
-        return cls(data["vpc_id"], data["cidr_block"], dict(data["vswitches"]))
 
 
 def _call(ecs: Any, action: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -48,10 +35,9 @@ def zones(ecs: Any) -> frozenset[str]:
 
 def network(ecs: Any, wanted_zones: Iterable[str], vpc_id: str | None = None) -> Network | None:
     """The VPC (``vpc_id`` or the first one with a vSwitch in every wanted zone) and its vSwitches."""
-    wanted = list(wanted_zones)
     vpcs = _items(_call(ecs, "DescribeVpcs", {"VpcId": vpc_id, "PageSize": 50}), "Vpcs", "Vpc")
-    best: Network | None = None
-    for vpc in sorted(vpcs, key=lambda v: v["VpcId"]):
+    candidates = []
+    for vpc in vpcs:
         switches: dict[str, str] = {}
         page = 1
         while True:
@@ -64,12 +50,8 @@ def network(ecs: Any, wanted_zones: Iterable[str], vpc_id: str | None = None) ->
             if len(items) < 50:
                 break
             page += 1
-        candidate = Network(vpc["VpcId"], vpc.get("CidrBlock", ""), switches)
-        if all(z in switches for z in wanted):
-            return candidate
-        if best is None or len(set(wanted) & set(switches)) > len(set(wanted) & set(best.vswitches)):
-            best = candidate
-    return best
+        candidates.append(Network(vpc["VpcId"], vpc.get("CidrBlock", ""), switches))
+    return choose_network(candidates, wanted_zones)
 
 
 def stock(ecs: Any, instance_types: Iterable[str]) -> dict[tuple[str, str], str]:

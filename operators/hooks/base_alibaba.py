@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cached_property
 from typing import Any
 
@@ -306,6 +306,34 @@ class AlibabaCloudBaseHook(WaiterMixin, BaseHook):
             cluster=cluster,
             request_id_of=lambda body: body.get("RequestId"),
         )
+
+    def invoke_pages(
+        self,
+        action: str,
+        params: Mapping[str, Any],
+        *,
+        items: tuple[str, str],
+        page_size: int = 100,
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a paged ``Describe*`` read, page after page (``PageNumber`` from 1).
+
+        :param items: where a page keeps its items, e.g. ``("Instances", "Instance")`` for
+            ``body["Instances"]["Instance"]``.
+        :param page_size: ``PageSize`` sent (each API has its maximum: 100 for most ECS and SLB
+            reads, 50 for DescribeVpcs/DescribeVSwitches/DescribeSecurityGroups, 500 for Alidns).
+        Stops after a short or empty page, or once ``TotalCount`` items were seen.
+        """
+        page, seen = 1, 0
+        outer, inner = items
+        while True:
+            request = self._request(action, {**params, "PageNumber": page, "PageSize": page_size})
+            body = self.invoke(action, request) or {}
+            batch = list((body.get(outer) or {}).get(inner) or [])
+            yield from batch
+            seen += len(batch)
+            if len(batch) < page_size or seen >= int(body.get("TotalCount") or 0):
+                return
+            page += 1
 
     # UI ---------------------------------------------------------------------------------------
 

@@ -62,22 +62,14 @@ class DnsHook(AlibabaCloudBaseHook):
 
     def iter_records(self, domain: str, *, rr: str | None = None) -> Iterator[DnsRecord]:
         """Every record of ``domain`` (optionally one exact RR), 500 per page."""
-        page = 1
-        seen = 0
-        while True:
-            params: dict[str, Any] = {"DomainName": domain, "PageNumber": page, "PageSize": PAGE_SIZE}
-            if rr is not None:
-                params["RRKeyWord"] = rr
-            body = self._call("DescribeDomainRecords", params) or {}
-            items = (body.get("DomainRecords") or {}).get("Record") or []
-            for raw in items:
-                record = DnsRecord.from_api(raw)
-                if rr is None or record.rr == rr:
-                    yield record
-            seen += len(items)
-            if len(items) < PAGE_SIZE or seen >= int(body.get("TotalCount") or 0):
-                return
-            page += 1
+        params: dict[str, Any] = {"DomainName": domain, "RRKeyWord": rr}
+        pages = self.invoke_pages(
+            "DescribeDomainRecords", params, items=("DomainRecords", "Record"), page_size=PAGE_SIZE
+        )
+        for raw in pages:
+            record = DnsRecord.from_api(raw)
+            if rr is None or record.rr == rr:
+                yield record
 
     def list_records(
         self, domain: str, *, rr: str | None = None, record_type: str | None = None

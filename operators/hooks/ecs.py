@@ -10,7 +10,8 @@ from typing import Any
 from include.errors import ConfigurationError
 from include.fleet.contract import ROLES, TAG_CLUSTER, TAG_NODE_POOL, TAG_ROLE
 from operators.hooks.base_alibaba import AlibabaCloudBaseHook
-from operators.hooks.ecs_security_groups import SecurityGroupMixin, SecurityRule
+from operators.hooks.ecs_region import RegionFactsMixin
+from operators.hooks.ecs_security_groups import SecurityGroup, SecurityGroupMixin, SecurityRule
 from operators.utils.tags import tags_of, tags_param
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "EcsInstance",
     "EnsureInstancesResult",
     "InstanceSpec",
+    "SecurityGroup",
     "SecurityRule",
 ]
 
@@ -124,7 +126,7 @@ class EnsureInstancesResult:
         return {"instance_ids": self.instance_ids, "created_ids": self.created_ids}
 
 
-class EcsHook(SecurityGroupMixin, AlibabaCloudBaseHook):
+class EcsHook(RegionFactsMixin, SecurityGroupMixin, AlibabaCloudBaseHook):
     """Interact with Alibaba Cloud ECS (API 2014-05-26) in Yunfleet's terms."""
 
     product = "ecs"
@@ -152,22 +154,8 @@ class EcsHook(SecurityGroupMixin, AlibabaCloudBaseHook):
         return list(self._describe_pages(filters))
 
     def _describe_pages(self, filters: Mapping[str, Any]) -> Iterator[EcsInstance]:
-        page = 1
-        seen = 0
-        while True:
-            body = self.invoke(
-                "DescribeInstances",
-                self._request("DescribeInstances", {**filters, "PageNumber": page, "PageSize": 100}),
-            )
-            assert body is not None
-            items = (body.get("Instances") or {}).get("Instance") or []
-            for raw in items:
-                yield EcsInstance.from_api(raw)
-            seen += len(items)
-            total = int(body.get("TotalCount") or 0)
-            if not items or seen >= total or len(items) < 100:
-                return
-            page += 1
+        for raw in self.invoke_pages("DescribeInstances", filters, items=("Instances", "Instance")):
+            yield EcsInstance.from_api(raw)
 
     def list_cluster_instances(
         self,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from include.errors import ResourceNotFoundError
 from include.fleet.contract import TAG_CLUSTER
-from operators.utils.tags import tags_param
+from operators.utils.tags import tags_of, tags_param
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,50 @@ class SecurityRule:
         return out
 
 
+@dataclass(frozen=True)
+class SecurityGroup:
+    """A security group as DescribeSecurityGroups lists it."""
+
+    security_group_id: str
+    name: str
+    vpc_id: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_api(cls, raw: dict[str, Any]) -> SecurityGroup:
+        return cls(
+            security_group_id=raw["SecurityGroupId"],
+            name=raw.get("SecurityGroupName", ""),
+            vpc_id=raw.get("VpcId") or None,
+            tags=tags_of(raw),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+#: DescribeSecurityGroups page size (its maximum is 50).
+SECURITY_GROUP_PAGE_SIZE = 50
+
+
 class SecurityGroupMixin:
     """Security-group methods of :class:`operators.hooks.ecs.EcsHook`."""
 
     invoke: Any
+    invoke_pages: Any
     _request: Any
     client_token: Any
     cluster: str | None
+
+    def list_security_groups(self, cluster: str) -> list[SecurityGroup]:
+        """Every security group tagged ``yunfleet:cluster=<cluster>``, all pages."""
+        pages = self.invoke_pages(
+            "DescribeSecurityGroups",
+            {"Tag": tags_param({TAG_CLUSTER: cluster})},
+            items=("SecurityGroups", "SecurityGroup"),
+            page_size=SECURITY_GROUP_PAGE_SIZE,
+        )
+        return [SecurityGroup.from_api(raw) for raw in pages]
 
     def find_security_group(self, cluster: str, name: str, vpc_id: str | None = None) -> str | None:
         body = self.invoke(

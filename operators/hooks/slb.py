@@ -50,33 +50,28 @@ class SlbHook(AlibabaCloudBaseHook):
         self, *, name: str | None = None, cluster: str | None = None
     ) -> list[LoadBalancer]:
         """Load balancers by name and/or cluster tag (paged)."""
-        params: dict[str, Any] = {"LoadBalancerName": name, "PageSize": 100}
+        params: dict[str, Any] = {"LoadBalancerName": name}
         if cluster:
             params["Tag"] = [{"Key": TAG_CLUSTER, "Value": cluster}]
         found: list[LoadBalancer] = []
-        page = 1
-        while True:
-            body = self._call("DescribeLoadBalancers", {**params, "PageNumber": page}) or {}
-            items = (body.get("LoadBalancers") or {}).get("LoadBalancer") or []
-            for raw in items:
-                tags = tags_of(raw)
-                if cluster and tags and tags.get(TAG_CLUSTER) != cluster:
-                    continue
-                if name and raw.get("LoadBalancerName") != name:
-                    continue
-                found.append(
-                    LoadBalancer(
-                        load_balancer_id=raw["LoadBalancerId"],
-                        name=raw.get("LoadBalancerName", ""),
-                        address=raw.get("Address"),
-                        status=raw.get("LoadBalancerStatus", ""),
-                        address_type=raw.get("AddressType"),
-                        tags=tags,
-                    )
+        pages = self.invoke_pages("DescribeLoadBalancers", params, items=("LoadBalancers", "LoadBalancer"))
+        for raw in pages:
+            tags = tags_of(raw)
+            if cluster and tags and tags.get(TAG_CLUSTER) != cluster:
+                continue
+            if name and raw.get("LoadBalancerName") != name:
+                continue
+            found.append(
+                LoadBalancer(
+                    load_balancer_id=raw["LoadBalancerId"],
+                    name=raw.get("LoadBalancerName", ""),
+                    address=raw.get("Address"),
+                    status=raw.get("LoadBalancerStatus", ""),
+                    address_type=raw.get("AddressType"),
+                    tags=tags,
                 )
-            if len(items) < 100 or page * 100 >= int(body.get("TotalCount") or 0):
-                return found
-            page += 1
+            )
+        return found
 
     def describe_load_balancer(self, load_balancer_id: str) -> LoadBalancer:
         body = self._call("DescribeLoadBalancerAttribute", {"LoadBalancerId": load_balancer_id}) or {}
