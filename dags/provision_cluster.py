@@ -80,7 +80,13 @@ def provision_cluster() -> None:
         **CLUSTER_WAIT,
     )
     dns >> wait_api >> workers
-    [wait_api, workers] >> wait_nodes >> steps.register(validated) >> steps.finish()
+    (
+        [wait_api, workers]
+        >> wait_nodes
+        >> steps.register(validated)
+        >> steps.verify(validated)
+        >> steps.finish()
+    )
 
 
 provision_cluster()

@@ -86,11 +86,11 @@ def validate(lock: dict[str, Any], **context: Any) -> dict[str, Any]:
         registered_spec=info.previous_spec,
         registered_state=info.previous_state,
     )
-    errors = cloud_errors(request, facts)
+    plan = plan_provision(request, generation=info.generation)
+    errors = cloud_errors(request, facts) + dns_conflicts(plan, str(extra["dns_domain"]))
     if errors:
         run.fail("validation failed, nothing was changed: " + "; ".join(errors))
     assert net is not None
-    plan = plan_provision(request, generation=info.generation)
     report = check_quality(request, plan)
     if not report.success:
         run.fail("data-quality gate failed, nothing was changed: " + " | ".join(report.failures))
@@ -104,6 +104,14 @@ def validate(lock: dict[str, Any], **context: Any) -> dict[str, Any]:
         "worker_batches": [r.to_json() for r in plan.worker_batches()],
         "rules": security_rules(net.cidr_block),
     }
+
+
+def dns_conflicts(plan: ProvisionPlan, domain: str) -> list[str]:
+    """Every DNS name the plan will own that someone else holds, read before the run's first write."""
+    dns = hooks.dns(plan.cluster)
+    owner = api_record_owner(plan.cluster)
+    found = (dns.ownership_conflict(domain, r.name, owner) for r in plan.resources if r.product == "alidns")
+    return [conflict for conflict in found if conflict]
 
 
 @task.short_circuit(ignore_downstream_trigger_rules=False, retries=0)
@@ -334,6 +342,80 @@ def register(validated: dict[str, Any], **context: Any) -> dict[str, Any]:
     return {"cluster": request.cluster_name, "node_pools": [p.name for p in request.node_pools]}
 
 
+#: how long ``verify`` gives a freshly built cluster to show every fact (SLB health checks lag), seconds
+VERIFY_TIMEOUT = 90.0
+VERIFY_POLL = 5.0
+
+
+@task(pool="alibaba_ecs_api")
+@run.reported
+def verify(validated: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """Read back what the run built (instances Running, SLB backends healthy, DNS, Ready nodes).
+
+    Success and the registry state ``ready`` depend on this step, not on what earlier steps returned:
+    a create answered from a stale idempotency replay, or a resource removed since, fails it here.
+    Polls for up to ``VERIFY_TIMEOUT`` seconds, then fails naming what is missing.
+    """
+    import time
+
+    from include.provisioning.verify import ExpectedCluster, verify_problems
+
+    request = request_of(context)
+    ti = context["ti"]
+    lb = run.pull(ti, "apiserver_lb") or {}
+    ids = set((run.pull(ti, "control_plane") or {}).get("instance_ids", []))
+    for batch in run.flatten(run.pull(ti, "worker_pool")):
+        ids.update(batch.get("instance_ids", []))
+    expected = ExpectedCluster(
+        instance_ids=frozenset(ids),
+        load_balancer_id=str(lb.get("load_balancer_id") or ""),
+        address=str(lb.get("address") or ""),
+        dns_name=api_fqdn(request.cluster_name, validated["domain"]),
+    )
+    deadline = time.monotonic() + VERIFY_TIMEOUT
+    while True:
+        problems = verify_problems(
+            expected, _cluster_facts(request.cluster_name, validated["domain"], expected)
+        )
+        if not problems or time.monotonic() >= deadline:
+            break
+        log.info("verify: not yet (%s); checking again in %.0f s", "; ".join(problems), VERIFY_POLL)
+        time.sleep(VERIFY_POLL)
+    if problems:
+        run.fail("verify failed, the cluster is not all there: " + "; ".join(problems))
+    return {
+        "instances": len(ids),
+        "load_balancer_id": expected.load_balancer_id,
+        "dns_name": expected.dns_name,
+    }
+
+
+def _cluster_facts(cluster: str, domain: str, expected: Any) -> Any:
+    """Read the facts ``verify_problems`` judges, through the ECS, SLB, Alidns and Kubernetes APIs."""
+    from include.errors import ResourceNotFoundError
+    from include.provisioning.verify import ClusterFacts, instance_id_of
+    from operators.hooks.kubernetes import FleetKubernetesHook
+
+    status = {i.instance_id: i.status for i in hooks.ecs(cluster).list_cluster_instances(cluster)}
+    slb = hooks.slb(cluster)
+    try:
+        slb.describe_load_balancer(expected.load_balancer_id)
+        exists, health = True, slb.backend_health(expected.load_balancer_id, API_SERVER_PORT)
+    except ResourceNotFoundError:
+        exists, health = False, {}
+    records = hooks.dns(cluster).list_records(domain, rr=api_record_rr(cluster), record_type="A")
+    nodes = FleetKubernetesHook(cluster=cluster).list_nodes()
+    return ClusterFacts(
+        instance_status=status,
+        load_balancer_exists=exists,
+        backend_health=health,
+        dns_values=frozenset(r.value for r in records if r.status == "ENABLE"),
+        ready_instance_ids=frozenset(
+            i for n in nodes if n.ready for i in [instance_id_of(n.provider_id)] if i is not None
+        ),
+    )
+
+
 # -- finish ----------------------------------------------------------------------------------------
 
 
@@ -360,7 +442,7 @@ def what_exists(ti: Any) -> list[str]:
 
 
 LIFECYCLE = run.Lifecycle(
-    done_task="register", success_state="ready", apply_tasks=APPLY_TASKS, what_exists=what_exists
+    done_task="verify", success_state="ready", apply_tasks=APPLY_TASKS, what_exists=what_exists
 )
 
 finish = run.finish_task(LIFECYCLE)

@@ -86,6 +86,27 @@ class DnsHook(AlibabaCloudBaseHook):
                 return value.split("owner=", 1)[1]
         return None
 
+    def ownership_conflict(self, domain: str, rr: str, owner: str) -> str | None:
+        """Why a write by ``owner`` at exactly ``rr`` would be refused, or ``None`` when it may go ahead.
+
+        Read-only, for validation before the first write of a run (every page, the exact RR; the
+        API's ``RRKeyWord`` is a fuzzy match). Refused: an ownership record naming another owner, or
+        records of any type at ``rr`` without an ownership record (someone else's name).
+        """
+        current_owner = self.owner_of(domain, rr)
+        if current_owner == owner:
+            return None
+        if current_owner is not None:
+            return f"{rr}.{domain} is owned by {current_owner!r}, not {owner!r}"
+        foreign = self.list_records(domain, rr=rr)
+        if foreign:
+            kinds = ", ".join(sorted({f"{r.record_type} {r.value}" for r in foreign})[:3])
+            return (
+                f"{rr}.{domain} already has records Yunfleet did not create ({kinds}) and no "
+                f"{ownership_rr(rr)} TXT ownership record; remove them or choose another cluster name"
+            )
+        return None
+
     # writes -------------------------------------------------------------------------------
 
     def _add(self, domain: str, rr: str, record_type: str, value: str, ttl: int) -> str | None:
