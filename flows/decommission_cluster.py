@@ -54,7 +54,6 @@ def take_lock(**context: Any) -> dict[str, Any]:
 def inventory(lock: dict[str, Any], **context: Any) -> dict[str, Any]:
     """Find everything tagged for (or owned by) the cluster and plan its deletion."""
     from include.provisioning.decommission import ObservedResource, plan_decommission
-    from include.provisioning.observe import _call, _items
 
     cluster = cluster_of(context)
     ecs, slb, dns = hooks.ecs(cluster), hooks.slb(cluster), hooks.dns(cluster)
@@ -67,26 +66,8 @@ def inventory(lock: dict[str, Any], **context: Any) -> dict[str, Any]:
     for lb in slb.find_load_balancers(cluster=cluster):
         tags = getattr(lb, "tags", None) or {TAG_CLUSTER: cluster}
         observed.append(ObservedResource("load_balancer", lb.load_balancer_id, lb.name, tags))
-    page = 1
-    while True:
-        body = _call(
-            ecs,
-            "DescribeSecurityGroups",
-            {"Tag": [{"Key": TAG_CLUSTER, "Value": cluster}], "PageNumber": page, "PageSize": 50},
-        )
-        groups = _items(body, "SecurityGroups", "SecurityGroup")
-        for group in groups:
-            tags = {
-                t.get("TagKey", ""): t.get("TagValue", "") for t in (group.get("Tags") or {}).get("Tag", [])
-            }
-            observed.append(
-                ObservedResource(
-                    "security_group", group["SecurityGroupId"], group.get("SecurityGroupName", ""), tags
-                )
-            )
-        if len(groups) < 50:
-            break
-        page += 1
+    for group in ecs.list_security_groups(cluster):
+        observed.append(ObservedResource("security_group", group.security_group_id, group.name, group.tags))
     owners: dict[str, str] = {row.rr: row.owner for row in registry.list_dns_ownership(cluster=cluster)}
     api_rr = api_record_rr(cluster)
     if domain and api_rr not in owners and dns.owner_of(domain, api_rr) == api_record_owner(cluster):

@@ -29,7 +29,9 @@ from include.provisioning.request import ProvisionRequest
 
 log = logging.getLogger(__name__)
 
-DEFAULT_IMAGE_ID = "ubuntu_22_04_x64_20G_alibase_20240130.vhd"
+#: the ECS image family nodes run when neither the request nor the connection names an image
+#: (public Ubuntu 22.04 images; ``DescribeImages`` with ``ImageFamily``, newest ``Available``)
+DEFAULT_IMAGE_FAMILY = "acs:ubuntu_22_04_x64"
 
 #: the steps that change the cloud or the registry's secrets; ``finish`` marks the cluster
 #: ``failed`` when one of them ran and the run did not complete
@@ -62,8 +64,11 @@ def take_lock(**context: Any) -> dict[str, Any]:
 @task(pool="alibaba_ecs_api", multiple_outputs=True)
 @run.reported
 def validate(lock: dict[str, Any], **context: Any) -> dict[str, Any]:
-    """Observe the cloud, judge the request, plan, and pass the plan through the GX gate."""
-    from include.provisioning import observe
+    """Observe the cloud, judge the request, plan, and pass the plan through the GX gate.
+
+    Everything that can be found by reading fails here, before the first write: zones, vSwitches,
+    stock, vCPU quota, the images, and every DNS name the plan will own.
+    """
     from include.provisioning.apply import security_rules
     from include.provisioning.lock import LockInfo
     from include.provisioning.plan import plan_provision
@@ -72,22 +77,13 @@ def validate(lock: dict[str, Any], **context: Any) -> dict[str, Any]:
 
     info = LockInfo.from_json(lock)
     request = request_of(context)
-    ecs, slb = hooks.ecs(request.cluster_name), hooks.slb(request.cluster_name)
+    ecs = hooks.ecs(request.cluster_name)
     extra = hooks.cloud_extra()
-    net = observe.network(ecs, request.zones, extra.get("vpc_id"))
-    facts = observe.cloud_facts(
-        ecs,
-        slb,
-        region_id=ecs.conn_config.region_id,
-        cluster=request.cluster_name,
-        wanted_zones=request.zones,
-        instance_types=request.instance_types(),
-        net=net,
-        registered_spec=info.previous_spec,
-        registered_state=info.previous_state,
-    )
+    net = ecs.network(request.zones, extra.get("vpc_id"))
+    facts = cloud_facts(ecs, request, info, net)
+    images, image_errors = resolve_images(ecs, request, extra)
     plan = plan_provision(request, generation=info.generation)
-    errors = cloud_errors(request, facts) + dns_conflicts(plan, str(extra["dns_domain"]))
+    errors = cloud_errors(request, facts) + image_errors + dns_conflicts(plan, str(extra["dns_domain"]))
     if errors:
         run.fail("validation failed, nothing was changed: " + "; ".join(errors))
     assert net is not None
@@ -99,11 +95,72 @@ def validate(lock: dict[str, Any], **context: Any) -> dict[str, Any]:
         "plan": plan.to_json(),
         "network": net.to_json(),
         "domain": str(extra["dns_domain"]),
-        "image_id": str(extra.get("image_id") or DEFAULT_IMAGE_ID),
+        "images": images,
         "node_count": plan.instance_count(),
         "worker_batches": [r.to_json() for r in plan.worker_batches()],
         "rules": security_rules(net.cidr_block),
     }
+
+
+def cloud_facts(ecs: Any, request: ProvisionRequest, info: Any, net: Any) -> Any:
+    """What ``include.provisioning.validation.cloud_errors`` judges a request by, read from the cloud."""
+    from include.provisioning.validation import CloudFacts
+
+    types = sorted(request.instance_types())
+    existing = ecs.list_cluster_instances(request.cluster_name)
+    vcpus = ecs.instance_vcpus(types + [i.instance_type for i in existing])
+    return CloudFacts(
+        region_id=ecs.conn_config.region_id,
+        zones=ecs.zones(),
+        vswitches=dict(net.vswitches) if net else {},
+        stock=ecs.stock_by_zone(types),
+        registered_spec=info.previous_spec,
+        registered_state=info.previous_state,
+        vcpu_quota_remaining=ecs.vcpu_quota_remaining(),
+        instance_vcpus=vcpus,
+        existing_vcpus=sum(vcpus.get(i.instance_type, 0) for i in existing),
+        existing_load_balancer=bool(
+            hooks.slb(request.cluster_name).find_load_balancers(cluster=request.cluster_name)
+        ),
+        extra={"wanted_zones": sorted(request.zones)},
+    )
+
+
+def image_keys(request: ProvisionRequest) -> dict[str, str | None]:
+    """``{batch key: explicit image_id or None}``: ``control-plane`` and ``pool:<name>`` per node pool."""
+    return {
+        "control-plane": request.control_plane.image_id,
+        **{f"pool:{pool.name}": pool.image_id for pool in request.node_pools},
+    }
+
+
+def resolve_images(
+    ecs: Any, request: ProvisionRequest, extra: Mapping[str, Any]
+) -> tuple[dict[str, str], list[str]]:
+    """The image id each batch launches with, checked by reading (``DescribeImages``), and the errors.
+
+    An explicit ``image_id`` (in the request, else the connection extra's ``image_id``) must exist and be
+    ``Available``; otherwise the newest available image of the connection's ``image_family``
+    (default ``DEFAULT_IMAGE_FAMILY``) is used. Public image ids are retired over time, so no id is
+    built in.
+    """
+    from include.errors import CloudError
+
+    family = str(extra.get("image_family") or DEFAULT_IMAGE_FAMILY)
+    default_id = extra.get("image_id") or None
+    resolved: dict[str | None, str] = {}
+    images: dict[str, str] = {}
+    errors: list[str] = []
+    for key, explicit in image_keys(request).items():
+        wanted = explicit or default_id
+        if wanted not in resolved:
+            try:
+                resolved[wanted] = ecs.resolve_image(image_id=wanted, image_family=None if wanted else family)
+            except CloudError as exc:
+                errors.append(f"{key}: {exc}")
+                continue
+        images[key] = resolved[wanted]
+    return images, errors
 
 
 def dns_conflicts(plan: ProvisionPlan, domain: str) -> list[str]:
@@ -160,7 +217,7 @@ def security_group(validated: dict[str, Any], **context: Any) -> dict[str, Any]:
 
 
 def _instance_inputs(
-    request: ProvisionRequest, validated: dict[str, Any], sg: dict[str, Any]
+    request: ProvisionRequest, validated: dict[str, Any], sg: dict[str, Any], image_key: str
 ) -> dict[str, Any]:
     """What every instance batch (control plane or workers) is created from, besides its plan."""
     from include.provisioning.apply import load_credentials
@@ -171,7 +228,7 @@ def _instance_inputs(
         "domain": validated["domain"],
         "vswitches": validated["network"]["vswitches"],
         "security_group_id": sg["security_group_id"],
-        "image_id": validated["image_id"],
+        "image_id": validated["images"][image_key],
         "settings": BootstrapSettings.from_extra(hooks.cloud_extra()),
     }
 
@@ -209,7 +266,7 @@ def control_plane(validated: dict[str, Any], sg: dict[str, Any], **context: Any)
         control_plane=lambda: ensure_control_plane_bootstrap(registry, request.cluster_name, now),
         nonce_for=lambda key: ecs.client_token(f"delivery:{key}"),
         now=now,
-        **_instance_inputs(request, validated, sg),
+        **_instance_inputs(request, validated, sg, "control-plane"),
     )
     _wait_running(ecs, result)
     log.info("control plane: %s (created %s)", result["instance_ids"], result["created_ids"])
@@ -309,7 +366,7 @@ def worker_pool(
         request=request,
         item=planned,
         nonce=ecs.client_token(f"delivery:{planned.key}"),
-        **_instance_inputs(request, validated, sg),
+        **_instance_inputs(request, validated, sg, f"pool:{planned.node_pool}"),
     )
     _wait_running(ecs, result)
     return {"key": planned.key, "node_pool": planned.node_pool, "zone": planned.zone, **result}

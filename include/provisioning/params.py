@@ -114,6 +114,15 @@ def _zone_list_schema(title: str, description: str) -> dict[str, Any]:
     }
 
 
+#: an explicit ECS image id (``ubuntu_22_04_x64_20G_alibase_20240130.vhd``, ``m-bp1...``); optional
+IMAGE_ID_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$",
+    "title": "Image id",
+    "description": "ECS image for these nodes; the connection's image family when omitted.",
+}
+
+
 def node_pool_schema() -> dict[str, Any]:
     """Schema of one node pool object."""
     return {
@@ -129,6 +138,7 @@ def node_pool_schema() -> dict[str, Any]:
             "min_size": {"type": "integer", "minimum": 0, "maximum": MAX_POOL_SIZE},
             "max_size": {"type": "integer", "minimum": 1, "maximum": MAX_POOL_SIZE},
             "desired_size": {"type": "integer", "minimum": 0, "maximum": MAX_POOL_SIZE},
+            "image_id": IMAGE_ID_SCHEMA,
         },
         "allOf": _POOL_SIZE_RULES,
     }
@@ -193,10 +203,12 @@ def provision_param_specs() -> dict[str, ParamSpec]:
                 "properties": {
                     "instance_type": {"type": "string", "pattern": INSTANCE_TYPE_PATTERN},
                     "count": {"type": "integer", "enum": [1, 3]},
+                    "image_id": IMAGE_ID_SCHEMA,
                 },
             },
             default={"instance_type": DEFAULT_INSTANCE_TYPE, "count": 1},
-            description="ECS instance type and number of control-plane nodes (1, or 3 for HA).",
+            description="ECS instance type and number of control-plane nodes (1, or 3 for HA); "
+            "optional image_id (the connection's image family when omitted).",
         ),
         "node_pools": ParamSpec(
             schema={
@@ -217,7 +229,7 @@ def provision_param_specs() -> dict[str, ParamSpec]:
                 }
             ],
             description="1-10 worker pools: name, instance_type, optional zones (subset of the "
-            "cluster's), min_size <= desired_size <= max_size <= 100.",
+            "cluster's), min_size <= desired_size <= max_size <= 100, optional image_id.",
         ),
         "dry_run": ParamSpec(
             schema={"type": "boolean", "title": "Dry run", "section": "Run"},

@@ -10,10 +10,22 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+def _without_unset_image(data: dict[str, Any]) -> dict[str, Any]:
+    """JSON of a spec; an unset ``image_id`` is left out (specs stored before it existed compare equal)."""
+    if data.get("image_id") is None:
+        data.pop("image_id", None)
+    return data
+
+
 @dataclass(frozen=True)
 class ControlPlaneSpec:
     instance_type: str
     count: int
+    #: explicit ECS image; ``None`` means the connection's image (family) setting
+    image_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return _without_unset_image(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -24,11 +36,13 @@ class NodePoolSpec:
     min_size: int
     max_size: int
     desired_size: int
+    #: explicit ECS image; ``None`` means the connection's image (family) setting
+    image_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["zones"] = list(self.zones)
-        return data
+        return _without_unset_image(data)
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,7 @@ class ProvisionRequest:
                     min_size=int(pool["min_size"]),
                     max_size=int(pool["max_size"]),
                     desired_size=int(pool["desired_size"]),
+                    image_id=pool.get("image_id") or None,
                 )
             )
         cp = params["control_plane"]
@@ -72,7 +87,9 @@ class ProvisionRequest:
             region_id=params["region_id"],
             zones=zones,
             kubernetes_version=str(params["kubernetes_version"]),
-            control_plane=ControlPlaneSpec(instance_type=cp["instance_type"], count=int(cp["count"])),
+            control_plane=ControlPlaneSpec(
+                instance_type=cp["instance_type"], count=int(cp["count"]), image_id=cp.get("image_id") or None
+            ),
             node_pools=tuple(pools),
             dry_run=bool(params.get("dry_run", False)),
             callback_url=params.get("callback_url") or None,
@@ -87,7 +104,7 @@ class ProvisionRequest:
             "region_id": self.region_id,
             "zones": list(self.zones),
             "kubernetes_version": self.kubernetes_version,
-            "control_plane": asdict(self.control_plane),
+            "control_plane": self.control_plane.to_json(),
             "node_pools": [pool.to_json() for pool in self.node_pools],
             "dry_run": self.dry_run,
             "callback_url": self.callback_url,

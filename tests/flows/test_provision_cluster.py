@@ -94,3 +94,51 @@ def test_failure_before_any_change_restores_the_previous_state(flow_registry: An
     with pytest.raises(AirflowFailException, match="zone sold out"):
         run.finish(context, steps.LIFECYCLE)
     assert flow_registry.registry.get_cluster(CLUSTER) is None
+
+
+def _request(**overrides: Any) -> Any:
+    from include.provisioning.request import ProvisionRequest
+
+    dag = load_dag("provision_cluster")
+    params = flow_context(dag, "validate", {**PARAMS, **overrides})["params"]
+    return ProvisionRequest.from_params(params)
+
+
+def test_images_resolve_by_family_and_explicit_ids_are_checked(cloud_env: Any) -> None:
+    """Through the ECS SDK against the sandbox: the family's newest available image, and clear errors."""
+    from operators.hooks.ecs import EcsHook
+
+    pools = [
+        {**PARAMS["node_pools"][0], "name": "general"},
+        {
+            **PARAMS["node_pools"][0],
+            "name": "legacy",
+            "image_id": "ubuntu_22_04_x64_20G_alibase_20230515.vhd",
+        },
+        {**PARAMS["node_pools"][0], "name": "ghost", "image_id": "ubuntu_18_04_x64_20G_alibase_20200101.vhd"},
+        {
+            **PARAMS["node_pools"][0],
+            "name": "pinned",
+            "image_id": "ubuntu_22_04_x64_20G_alibase_20240130.vhd",
+        },
+    ]
+    images, errors = steps.resolve_images(EcsHook(), _request(node_pools=pools), {})
+    newest = "ubuntu_22_04_x64_20G_alibase_20240926.vhd"
+    assert images == {
+        "control-plane": newest,
+        "pool:general": newest,
+        "pool:pinned": "ubuntu_22_04_x64_20G_alibase_20240130.vhd",
+    }
+    assert len(errors) == 2
+    legacy = next(e for e in errors if e.startswith("pool:legacy:"))
+    assert "Deprecated" in legacy and newest in legacy
+    ghost = next(e for e in errors if e.startswith("pool:ghost:"))
+    assert "does not exist" in ghost
+
+
+def test_an_unknown_image_family_in_the_connection_is_a_clear_error(cloud_env: Any) -> None:
+    from operators.hooks.ecs import EcsHook
+
+    images, errors = steps.resolve_images(EcsHook(), _request(), {"image_family": "acs:ubuntu_99_04_x64"})
+    assert images == {}
+    assert len(errors) == 2 and all("acs:ubuntu_99_04_x64" in e for e in errors)
