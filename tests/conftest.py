@@ -5,5 +5,6 @@ pytest_plugins = [
     "tests.fixtures.platform",
     "tests.fixtures.airflow_api",
     "tests.fixtures.flows",
+    "tests.fixtures.building_blocks",
     "tests.fixtures.cloud_init",
 ]
