@@ -11,7 +11,12 @@ from typing import Any
 import pendulum
 from airflow.sdk import Asset, Param
 
-from include.fleet.contract import CLUSTERS_ASSET_NAME, CLUSTERS_ASSET_URI
+from include.fleet.contract import (
+    CLUSTERS_ASSET_NAME,
+    CLUSTERS_ASSET_URI,
+    ZONES_ASSET_NAME,
+    ZONES_ASSET_URI,
+)
 from include.provisioning.params import ParamSpec
 
 #: static, timezone-aware start date of every Yunfleet DAG (they run from triggers and schedules)
@@ -19,6 +24,9 @@ START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
 
 #: the registry's clusters; provisioning and decommissioning emit events on it
 CLUSTERS = Asset(name=CLUSTERS_ASSET_NAME, uri=CLUSTERS_ASSET_URI)
+
+#: zone states; zone health and failover emit events on it, ``register_services`` follows them
+ZONES = Asset(name=ZONES_ASSET_NAME, uri=ZONES_ASSET_URI)
 
 #: Airflow retries for tasks that call the cloud (on top of the hooks' own retries)
 CLOUD_RETRIES: dict[str, Any] = {

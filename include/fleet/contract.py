@@ -7,6 +7,10 @@
 - DNS: the API server of cluster ``c`` is ``api.c.<fleet domain>``; a name Yunfleet manages carries a
   TXT ownership record ``_yunfleet.<rr>`` = ``heritage=yunfleet,owner=<owner>`` (docs/decisions.md,
   "DNS ownership is a TXT record beside the name"); the API record's owner is ``cluster/<c>``.
+- Services: a Service annotated ``yunfleet.io/export: "true"`` is published as
+  ``<svc>.<ns>.<cluster>.<domain>`` and ``<svc>.<ns>.global.<domain>`` (weighted across clusters by
+  ``yunfleet.io/weight``); their ownership records also name the source, e.g.
+  ``heritage=yunfleet,owner=fleet/default,source=shop/web`` (docs/service-registry.md).
 - The Kubernetes API URL: ``https://api.{cluster}.{domain}:6443`` unless the connection's
   ``kube_server_template`` says otherwise.
 - The ClientToken sent with every create: derived from the task that sends it and what it asks for.
@@ -50,6 +54,10 @@ def cluster_tags(cluster: str, role: str | None = None, node_pool: str | None = 
 #: changes; ``register_services`` and ``reconcile_capacity`` schedule on it.
 CLUSTERS_ASSET_NAME = "yunfleet_clusters"
 CLUSTERS_ASSET_URI = "yunfleet://registry/clusters"
+#: The Asset that zone health and failover update when a zone's state changes; ``register_services``
+#: schedules on it so that global names follow a failed or recovered zone without waiting.
+ZONES_ASSET_NAME = "yunfleet_zones"
+ZONES_ASSET_URI = "yunfleet://registry/zones"
 
 # -- DNS ----------------------------------------------------------------------------------------
 
@@ -78,9 +86,53 @@ def ownership_rr(rr: str) -> str:
     return OWNERSHIP_PREFIX if rr == "@" else f"{OWNERSHIP_PREFIX}.{rr}"
 
 
-def ownership_value(owner: str) -> str:
-    """The value of the TXT ownership record for ``owner``."""
-    return f"{HERITAGE},owner={owner}"
+def ownership_value(owner: str, source: str | None = None) -> str:
+    """The value of the TXT ownership record for ``owner`` (and the ``source`` it publishes, if any)."""
+    value = f"{HERITAGE},owner={owner}"
+    return value if source is None else f"{value},source={source}"
+
+
+def parse_ownership_value(value: str) -> dict[str, str] | None:
+    """``{"owner": ..., "source": ...}`` of a Yunfleet TXT ownership value, or ``None`` for any other TXT.
+
+    Surrounding quotes are ignored; ``source`` is absent from values written without one (the API
+    server's). A value that starts with :data:`HERITAGE` but has no owner is not an ownership value.
+    """
+    text = value.strip().strip('"')
+    if not text.startswith(HERITAGE + ","):
+        return None
+    fields: dict[str, str] = {}
+    for part in text[len(HERITAGE) + 1 :].split(","):
+        key, sep, val = part.partition("=")
+        if not sep or key in fields:
+            return None
+        fields[key] = val
+    return fields if fields.get("owner") else None
+
+
+# -- exported Services --------------------------------------------------------------------------
+
+#: Service annotation that publishes a Service of type LoadBalancer in the fleet's DNS (value "true").
+EXPORT_ANNOTATION = "yunfleet.io/export"
+#: Service annotation with the Service's weight (1-100) in its global name.
+WEIGHT_ANNOTATION = "yunfleet.io/weight"
+#: The label in place of a cluster name in a Service's name across clusters.
+GLOBAL_LABEL = "global"
+
+
+def service_record_rr(service: str, namespace: str, cluster: str) -> str:
+    """The RR of a Service's name in one cluster: ``<svc>.<ns>.<cluster>``."""
+    return f"{service}.{namespace}.{cluster}"
+
+
+def global_record_rr(service: str, namespace: str) -> str:
+    """The RR of a Service's weighted name across clusters: ``<svc>.<ns>.global``."""
+    return f"{service}.{namespace}.{GLOBAL_LABEL}"
+
+
+def service_records_owner(fleet_id: str) -> str:
+    """Owner written into the TXT ownership records of Service names: ``fleet/<fleet_id>``."""
+    return f"fleet/{fleet_id}"
 
 
 # -- the Kubernetes API -------------------------------------------------------------------------
