@@ -64,32 +64,20 @@ class DnsReconcileRecordsOperator(AlibabaCloudBaseOperator):
                 )
             )
         self.hook.cluster = self.cluster
-        summaries: dict[str, Any] = {}
-        for rr, record_type, values, ttl in specs:
-            summary = self.hook.reconcile_records(
-                domain=self.domain, rr=rr, record_type=record_type, values=values, owner=self.owner, ttl=ttl
-            )
-            summaries[rr] = summary
-            if self.record_in_registry and not self.is_dry_run:
-                self._record_ownership(rr, record_type, values, summary)
-        return summaries
-
-    def _record_ownership(self, rr: str, record_type: str, values: Mapping[str, Any], summary: Any) -> None:
-        from operators.hooks.registry import YunfleetRegistryHook
-
-        registry = YunfleetRegistryHook(self.yunfleet_db_conn_id).registry
-        for value in summary.get("deleted", []):
-            registry.release_dns(domain=self.domain, rr=rr, record_type=record_type, value=value)
-        for value in values:
-            registry.claim_dns(
+        reconcile = self.hook.reconcile_and_claim if self.record_in_registry else self.hook.reconcile_records
+        extra = {"cluster": self.cluster} if self.record_in_registry else {}
+        return {
+            rr: reconcile(
                 domain=self.domain,
                 rr=rr,
                 record_type=record_type,
-                value=value,
+                values=values,
                 owner=self.owner,
-                record_id=(summary.get("record_ids") or {}).get(value),
-                cluster=self.cluster,
+                ttl=ttl,
+                **extra,
             )
+            for rr, record_type, values, ttl in specs
+        }
 
 
 class DnsDeleteRecordsOperator(AlibabaCloudBaseOperator):

@@ -181,14 +181,13 @@ class EcsDeleteInstancesOperator(AlibabaCloudBaseOperator):
             assert self.cluster is not None
             found = self.hook.list_cluster_instances(self.cluster, role=self.role, node_pool=self.node_pool)
             ids = [i.instance_id for i in found]
-        deleted = self.hook.delete_instances(ids, cluster=self.cluster)
-        if deleted and self.wait_for_completion and not self.is_dry_run:
-            self.hook.wait_for(
-                "instances_deleted",
-                instance_ids=deleted,
-                poll_interval=self.poll_interval,
-                max_attempts=self.max_attempts,
-            )
+        deleted = self.hook.delete_instances_and_wait(
+            [ids],
+            cluster=self.cluster,
+            wait=self.wait_for_completion,
+            poll_interval=self.poll_interval,
+            max_attempts=self.max_attempts,
+        )
         return {"deleted_ids": deleted}
 
 
@@ -222,10 +221,7 @@ class EcsEnsureSecurityGroupOperator(AlibabaCloudBaseOperator):
         from operators.hooks.ecs import SecurityRule
 
         self.bind_context(context)
-        try:
-            rules = [SecurityRule(**dict(r)) for r in self.rules]
-        except TypeError as exc:
-            raise ConfigurationError(f"bad security group rule: {exc}") from None
+        rules = [SecurityRule.from_dict(r) for r in self.rules]
         return dict(
             self.hook.ensure_security_group(
                 cluster=self.cluster, name=self.name or f"{self.cluster}-sg", vpc_id=self.vpc_id, rules=rules

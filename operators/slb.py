@@ -73,10 +73,12 @@ class SlbEnsureLoadBalancerOperator(AlibabaCloudBaseOperator):
         self.bind_context(context)
         weights = _weights(self.backends)
         listener_port = as_int(self.listener_port, "listener_port", minimum=1)
-        backend_port = as_int(self.backend_port, "backend_port", minimum=1)
-        lb = self.hook.ensure_load_balancer(
+        result: dict[str, Any] = self.hook.ensure_tcp_load_balancer(
             cluster=self.cluster,
             name=self.name or f"{self.cluster}-{self.role}",
+            listener_port=listener_port,
+            backend_port=as_int(self.backend_port, "backend_port", minimum=1),
+            backends=weights,
             role=self.role,
             address_type=self.address_type,
             vswitch_id=self.vswitch_id,
@@ -84,27 +86,10 @@ class SlbEnsureLoadBalancerOperator(AlibabaCloudBaseOperator):
             spec=self.spec,
             master_zone_id=self.master_zone_id,
             slave_zone_id=self.slave_zone_id,
+            remove_other_backends=as_bool(self.remove_other_backends, "remove_other_backends"),
         )
-        lb_id = lb["load_balancer_id"]
-        if lb_id is None:  # dry run of a create: nothing to attach to yet
-            return {
-                **lb,
-                "listener": None,
-                "backends": {"added": sorted(weights), "reweighted": [], "removed": []},
-            }
-        listener = self.hook.ensure_tcp_listener(
-            load_balancer_id=lb_id,
-            listener_port=listener_port,
-            backend_port=backend_port,
-            cluster=self.cluster,
-        )
-        backends = self.hook.ensure_backends(
-            lb_id,
-            weights,
-            remove_others=as_bool(self.remove_other_backends, "remove_other_backends"),
-            cluster=self.cluster,
-        )
-        if self.wait_for_healthy and weights and not self.is_dry_run:
+        lb_id = result["load_balancer_id"]
+        if self.wait_for_healthy and weights and lb_id and not self.is_dry_run:
             self.hook.wait_for(
                 "backends_healthy",
                 load_balancer_id=lb_id,
@@ -112,7 +97,7 @@ class SlbEnsureLoadBalancerOperator(AlibabaCloudBaseOperator):
                 poll_interval=self.poll_interval,
                 max_attempts=self.max_attempts,
             )
-        return {**lb, "listener": listener, "backends": backends}
+        return result
 
 
 class SlbSetBackendWeightsOperator(AlibabaCloudBaseOperator):

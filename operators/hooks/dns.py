@@ -280,3 +280,42 @@ class DnsHook(AlibabaCloudBaseHook):
                 if claim.value.strip('"') == ownership_value(owner):
                     self._delete(domain, claim)
         return {"created": [], "updated": [], "deleted": deleted, "reweighted": [], "changes": len(deleted)}
+
+    def reconcile_and_claim(
+        self,
+        *,
+        domain: str,
+        rr: str,
+        record_type: str,
+        values: Mapping[str, int | None],
+        owner: str,
+        ttl: int = 600,
+        cluster: str | None = None,
+    ) -> dict[str, Any]:
+        """:meth:`reconcile_records`, then the registry's ``dns_ownership`` rows follow: values deleted
+        from the name are released, the values now there are claimed for ``owner`` (with their record
+        ids and ``cluster``). In a dry run the registry is left alone.
+
+        :returns: the summary of :meth:`reconcile_records`.
+        """
+        summary = self.reconcile_records(
+            domain=domain, rr=rr, record_type=record_type, values=values, owner=owner, ttl=ttl
+        )
+        if self.dry_run:
+            return summary
+        from operators.hooks.registry import YunfleetRegistryHook
+
+        registry = YunfleetRegistryHook(self.yunfleet_db_conn_id).registry
+        for value in summary.get("deleted", []):
+            registry.release_dns(domain=domain, rr=rr, record_type=record_type, value=value)
+        for value in values:
+            registry.claim_dns(
+                domain=domain,
+                rr=rr,
+                record_type=record_type,
+                value=value,
+                owner=owner,
+                record_id=(summary.get("record_ids") or {}).get(value),
+                cluster=cluster,
+            )
+        return summary

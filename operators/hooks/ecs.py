@@ -280,3 +280,35 @@ class EcsHook(RegionFactsMixin, SecurityGroupMixin, AlibabaCloudBaseHook):
                 cluster=cluster or self.cluster,
             )
         return present
+
+    def delete_instances_and_wait(
+        self,
+        batches: Sequence[Sequence[str]],
+        *,
+        cluster: str | None = None,
+        wait: bool = True,
+        poll_interval: float = 2.0,
+        max_attempts: int = 150,
+    ) -> list[str]:
+        """Release each batch of instance ids in order, then wait until the released ones are gone.
+
+        One :meth:`delete_instances` per batch (so workers can go before the control plane and each
+        batch keeps its own audit rows); ids already gone are skipped. The wait
+        (``instances_deleted``: every id ``Missing``) is skipped in a dry run and when nothing was
+        released.
+
+        :param poll_interval: seconds between checks while waiting.
+        :param max_attempts: checks before :class:`~include.errors.WaiterTimeoutError`.
+        :returns: the ids released (or, in a dry run, that would be).
+        """
+        deleted: list[str] = []
+        for batch in batches:
+            deleted.extend(self.delete_instances(batch, cluster=cluster))
+        if deleted and wait and not self.dry_run:
+            self.wait_for(
+                "instances_deleted",
+                instance_ids=deleted,
+                poll_interval=poll_interval,
+                max_attempts=max_attempts,
+            )
+        return deleted

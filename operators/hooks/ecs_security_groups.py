@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from include.errors import ResourceNotFoundError
+from include.errors import ConfigurationError, ResourceNotFoundError
 from include.fleet.contract import TAG_CLUSTER
 from operators.utils.tags import tags_of, tags_param
 
@@ -22,6 +22,18 @@ class SecurityRule:
     policy: str = "accept"
     priority: int = 1
     description: str | None = None
+
+    @classmethod
+    def from_dict(cls, rule: Mapping[str, Any]) -> SecurityRule:
+        """A rule from its dict form (``ip_protocol``, ``port_range``, ``source_cidr_ip`` or
+        ``source_group_id``; optional ``policy``, ``priority``, ``description``).
+
+        :raises ConfigurationError: a missing or unknown key.
+        """
+        try:
+            return cls(**dict(rule))
+        except TypeError as exc:
+            raise ConfigurationError(f"bad security group rule: {exc}") from None
 
     def key(self) -> tuple[str, str, str, str, str]:
         return (

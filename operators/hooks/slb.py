@@ -295,3 +295,63 @@ class SlbHook(AlibabaCloudBaseHook):
         remove = [{"ServerId": s} for s in sorted(set(server_ids)) if s in current]
         self._backend_call("RemoveBackendServers", load_balancer_id, remove, cluster)
         return [s["ServerId"] for s in remove]
+
+    # composite ----------------------------------------------------------------------------
+
+    def ensure_tcp_load_balancer(
+        self,
+        *,
+        cluster: str,
+        name: str,
+        listener_port: int,
+        backend_port: int,
+        backends: Mapping[str, int],
+        role: str = ROLE_APISERVER_LB,
+        address_type: str = "intranet",
+        vswitch_id: str | None = None,
+        vpc_id: str | None = None,
+        spec: str = "slb.s2.small",
+        master_zone_id: str | None = None,
+        slave_zone_id: str | None = None,
+        remove_other_backends: bool = False,
+    ) -> dict[str, Any]:
+        """A cluster's load balancer with a running TCP listener and exactly these backends.
+
+        :meth:`ensure_load_balancer` (found by name and ``yunfleet:cluster`` tag, else created with a
+        ClientToken), then :meth:`ensure_tcp_listener` and :meth:`ensure_backends`.
+
+        :param backends: ``{ECS instance id: weight 0-100}``.
+        :param remove_other_backends: detach attached servers that are not in ``backends``.
+        :returns: ``{"load_balancer_id", "address", "created", "listener", "backends"}``; in a dry run
+            of a create, ``load_balancer_id``/``address``/``listener`` are None and ``backends`` lists
+            what would be added.
+        :raises ConfigurationError: bad address type, port or weight (before any call that changes).
+        """
+        weights = {sid: _check_weight(sid, w) for sid, w in backends.items()}
+        for port in (listener_port, backend_port):
+            if not 1 <= port <= 65535:
+                raise ConfigurationError(f"port must be 1-65535, got {port}")
+        lb = self.ensure_load_balancer(
+            cluster=cluster,
+            name=name,
+            role=role,
+            address_type=address_type,
+            vswitch_id=vswitch_id,
+            vpc_id=vpc_id,
+            spec=spec,
+            master_zone_id=master_zone_id,
+            slave_zone_id=slave_zone_id,
+        )
+        lb_id = lb["load_balancer_id"]
+        if lb_id is None:  # dry run of a create: nothing to attach to yet
+            return {
+                **lb,
+                "listener": None,
+                "backends": {"added": sorted(weights), "reweighted": [], "removed": []},
+            }
+        listener = self.ensure_tcp_listener(
+            load_balancer_id=lb_id, listener_port=listener_port, backend_port=backend_port, cluster=cluster
+        )
+        attached = self.ensure_backends(lb_id, weights, remove_others=remove_other_backends, cluster=cluster)
+        address = lb.get("address") or self.describe_load_balancer(lb_id).address
+        return {**lb, "address": address, "listener": listener, "backends": attached}
