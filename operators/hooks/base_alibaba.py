@@ -71,7 +71,8 @@ class AlibabaCloudBaseHook(WaiterMixin, BaseHook):
         ``kube_ca_file``.
     :param region_id, endpoint, endpoints, protocol, connect_timeout_ms, read_timeout_ms: override the
         connection's extra (argument > extra > default).
-    :param retry_policy: how transient errors are retried (default :class:`RetryPolicy`).
+    :param retry_policy: how transient errors are retried (default :class:`RetryPolicy` with the
+        connection extra ``retry`` applied).
     :param dry_run: mutating calls write a ``dry_run`` audit row and are not sent.
     :param audit_sink: where audit rows go; default the audit store on ``yunfleet_db_conn_id``.
     :param audit_context: who is calling; default the running task's context.
@@ -112,7 +113,7 @@ class AlibabaCloudBaseHook(WaiterMixin, BaseHook):
             "connect_timeout_ms": connect_timeout_ms,
             "read_timeout_ms": read_timeout_ms,
         }
-        self.retry_policy = retry_policy or RetryPolicy()
+        self._retry_policy = retry_policy
         self.dry_run = dry_run
         self._audit_sink = audit_sink
         self._audit_context = audit_context
@@ -151,6 +152,11 @@ class AlibabaCloudBaseHook(WaiterMixin, BaseHook):
         self._mask(config.access_key_secret)
         self._mask(config.security_token)
         return config
+
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        """The hook argument, else :class:`RetryPolicy` with the connection extra ``retry`` applied."""
+        return self._retry_policy or RetryPolicy.from_settings(self.conn_config.retry)
 
     @staticmethod
     def _mask(secret: str | None) -> None:

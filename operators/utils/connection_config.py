@@ -66,6 +66,8 @@ class AlibabaCloudConnectionConfig:
     dns_domain: str | None = None
     kube_server_template: str = KUBE_SERVER_TEMPLATE
     kube_ca_file: str | None = None
+    #: ``retry`` extra: fields of ``operators.utils.retry.RetryPolicy`` to change (checked by the hook).
+    retry: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def resolve(
@@ -113,6 +115,16 @@ class AlibabaCloudConnectionConfig:
             raise ConfigurationError(
                 f"'endpoints' has unknown product(s) {sorted(bad)}; known: {list(CLOUD_PRODUCTS)}"
             )
+        retry = extra.get("retry") or {}
+        if isinstance(retry, str):
+            try:
+                retry = json.loads(retry) if retry.strip() else {}
+            except json.JSONDecodeError:
+                raise ConfigurationError(
+                    "extra 'retry' must be a JSON object like {\"throttle_max_total_seconds\": 65}"
+                ) from None
+        if not isinstance(retry, Mapping):
+            raise ConfigurationError("extra 'retry' must map RetryPolicy fields to numbers")
         protocol = str(pick("protocol", DEFAULT_PROTOCOL)).lower()
         if protocol not in ("http", "https"):
             raise ConfigurationError(f"protocol must be 'http' or 'https', got {protocol!r}")
@@ -132,6 +144,7 @@ class AlibabaCloudConnectionConfig:
             dns_domain=pick("dns_domain"),
             kube_server_template=pick("kube_server_template", KUBE_SERVER_TEMPLATE),
             kube_ca_file=pick("kube_ca_file"),
+            retry=dict(retry),
         )
 
     def endpoint_for(self, product: str) -> str | None:

@@ -50,7 +50,13 @@ def test_faults_converge_without_duplicates(cloud_env: Any, audit_store: Any, ta
         audit_sink=audit_store,
         audit_context=task_context,
         retry_policy=RetryPolicy(
-            max_attempts=15, max_total_seconds=120, initial_backoff=0.02, max_backoff=0.3
+            max_attempts=15,
+            max_total_seconds=120,
+            initial_backoff=0.02,
+            max_backoff=0.3,
+            throttle_max_attempts=15,
+            throttle_initial_backoff=0.02,
+            throttle_max_backoff=0.3,
         ),
         read_timeout_ms=800,
     )

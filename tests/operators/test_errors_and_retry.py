@@ -90,7 +90,14 @@ def test_transport_failures_are_transient_timeouts() -> None:
 
 
 def test_retry_policy_retries_transient_only_and_is_bounded() -> None:
-    policy = RetryPolicy(max_attempts=4, initial_backoff=0.001, max_backoff=0.002)
+    policy = RetryPolicy(
+        max_attempts=4,
+        initial_backoff=0.001,
+        max_backoff=0.002,
+        throttle_max_attempts=4,
+        throttle_initial_backoff=0.001,
+        throttle_max_backoff=0.002,
+    )
     attempts: list[int] = []
 
     def always_throttled() -> None:
@@ -123,7 +130,7 @@ def test_retry_policy_retries_transient_only_and_is_bounded() -> None:
 
 
 def test_retry_policy_honours_retry_after_and_caps_it() -> None:
-    policy = RetryPolicy(max_attempts=3, initial_backoff=0.01, max_backoff=2.0)
+    policy = RetryPolicy(max_attempts=3, initial_backoff=0.01, max_backoff=2.0, throttle_max_backoff=2.0)
 
     def state_for(exc: CloudError) -> tenacity.RetryCallState:
         state = tenacity.RetryCallState(retry_object=policy.retrying(), fn=None, args=(), kwargs={})
