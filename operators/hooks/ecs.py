@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -10,12 +12,16 @@ from typing import Any
 from include.errors import ConfigurationError
 from include.fleet.contract import ROLES, TAG_CLUSTER, TAG_NODE_POOL, TAG_ROLE
 from operators.hooks.base_alibaba import AlibabaCloudBaseHook
+from operators.hooks.ecs_images import EcsImage, ImageMixin
 from operators.hooks.ecs_region import RegionFactsMixin
 from operators.hooks.ecs_security_groups import SecurityGroup, SecurityGroupMixin, SecurityRule
+from operators.hooks.ecs_zones import ZoneAvailabilityMixin
+from operators.utils.replays import MAX_REPLAY_GENERATIONS, generation_intent, replay_gone_error
 from operators.utils.tags import tags_of, tags_param
 
 __all__ = [
     "EcsHook",
+    "EcsImage",
     "EcsInstance",
     "EnsureInstancesResult",
     "InstanceSpec",
@@ -27,6 +33,7 @@ __all__ = [
 LIVE_STATES = frozenset({"Pending", "Starting", "Running", "Stopping", "Stopped"})
 DESCRIBE_BATCH = 100
 RUN_BATCH = 100
+log = logging.getLogger(__name__)
 #: Every instance is launched with the metadata service in security hardening mode: reads need a
 #: session token from ``PUT /latest/api/token`` (RunInstances ``HttpEndpoint``/``HttpTokens``; ECS
 #: docs "Access instance metadata in security hardening mode only").
@@ -126,7 +133,7 @@ class EnsureInstancesResult:
         return {"instance_ids": self.instance_ids, "created_ids": self.created_ids}
 
 
-class EcsHook(RegionFactsMixin, SecurityGroupMixin, AlibabaCloudBaseHook):
+class EcsHook(RegionFactsMixin, SecurityGroupMixin, ImageMixin, ZoneAvailabilityMixin, AlibabaCloudBaseHook):
     """Interact with Alibaba Cloud ECS (API 2014-05-26) in Yunfleet's terms."""
 
     product = "ecs"
@@ -241,7 +248,12 @@ class EcsHook(RegionFactsMixin, SecurityGroupMixin, AlibabaCloudBaseHook):
 
         Looks up the pool's instances by tag first and creates only the shortfall, in batches of
         100, each with a ClientToken derived from the task and from what is being asked for. A
-        retried task therefore either finds the instances or re-sends the same token.
+        retried task therefore either finds the instances or re-sends the same token. What a create
+        is answered with is read back (:meth:`run_instances_checked`), so a replayed token whose
+        instances were released since is never taken for success.
+
+        :raises PermanentCloudError: ``ReplayedResourcesGone`` when every new token was answered with
+            released instances too.
         """
         existing = self.list_cluster_instances(
             spec.cluster, role=spec.role, node_pool=spec.node_pool, zone_id=spec.zone_id
@@ -253,10 +265,65 @@ class EcsHook(RegionFactsMixin, SecurityGroupMixin, AlibabaCloudBaseHook):
         while shortfall > 0:
             amount = min(shortfall, RUN_BATCH)
             intent = f"run-instances:{spec.cluster}:{spec.pool_label}:{spec.zone_id}:{offset}+{amount}"
-            created.extend(self.run_instances(spec, amount, client_token=self.client_token(intent)))
+            created.extend(self.run_instances_checked(spec, amount, intent))
             offset += amount
             shortfall -= amount
         return EnsureInstancesResult(instance_ids=sorted(ids + created), created_ids=sorted(created))
+
+    #: Re-reads of fresh instance ids before one that is not listed counts as gone (a new instance
+    #: can take a moment to appear in DescribeInstances), and the seconds between them.
+    replay_check_attempts: int = 3
+    replay_check_interval: float = 2.0
+
+    def live_instance_ids(self, instance_ids: Sequence[str]) -> set[str]:
+        """The ids of ``instance_ids`` that exist and are not released (re-read a few times while some
+        are not listed yet)."""
+        live: set[str] = set()
+        for attempt in range(max(1, self.replay_check_attempts)):
+            found = self.describe_instances(instance_ids=instance_ids)
+            live = {i.instance_id for i in found if i.status in LIVE_STATES}
+            if live >= set(instance_ids) or attempt + 1 >= self.replay_check_attempts:
+                return live
+            time.sleep(self.replay_check_interval)
+        return live
+
+    def run_instances_checked(self, spec: InstanceSpec, amount: int, intent: str) -> list[str]:
+        """RunInstances for ``amount`` instances under ``intent``'s ClientToken, checking the answer.
+
+        Ids that do not exist (a replay of a token whose instances were released) are created again
+        under a new token of the same intent (``#gen<n>``), at most ``MAX_REPLAY_GENERATIONS`` times.
+        Returns the live ids (``[]`` in dry run).
+
+        :raises PermanentCloudError: ``ReplayedResourcesGone`` when every generation came back gone.
+        """
+        live: list[str] = []
+        gone: list[str] = []
+        for generation in range(MAX_REPLAY_GENERATIONS + 1):
+            need = amount - len(live)
+            token = self.client_token(generation_intent(intent, generation, f"{need}"))
+            answered = self.run_instances(spec, need, client_token=token)
+            if not answered:  # dry run
+                return live
+            alive = self.live_instance_ids(answered)
+            live.extend(i for i in answered if i in alive)
+            lost = [i for i in answered if i not in alive]
+            if not lost:
+                return live
+            gone.extend(lost)
+            log.warning(
+                "RunInstances for %s answered with instances that no longer exist (%s): a replayed "
+                "ClientToken; creating %d under a new token",
+                intent,
+                ", ".join(lost),
+                len(lost),
+            )
+        raise replay_gone_error(
+            f"{spec.cluster}/{spec.pool_label}/{spec.zone_id}",
+            intent,
+            gone,
+            product="ecs",
+            action="RunInstances",
+        )
 
     def delete_instances(self, instance_ids: Iterable[str], *, cluster: str | None = None) -> list[str]:
         """Release instances (forced), 100 per call; ids already gone are skipped. Returns deleted ids."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from include.errors import ConfigurationError, ResourceNotFoundError
 from include.fleet.contract import TAG_CLUSTER
+from operators.utils.replays import MAX_REPLAY_GENERATIONS, generation_intent, replay_gone_error
 from operators.utils.tags import tags_of, tags_param
 
 
@@ -94,6 +96,8 @@ class SecurityGroupMixin:
     _request: Any
     client_token: Any
     cluster: str | None
+    replay_check_attempts: int
+    replay_check_interval: float
 
     def list_security_groups(self, cluster: str) -> list[SecurityGroup]:
         """Every security group tagged ``yunfleet:cluster=<cluster>``, all pages."""
@@ -147,31 +151,51 @@ class SecurityGroupMixin:
     def ensure_security_group(
         self, *, cluster: str, name: str, vpc_id: str | None, rules: Sequence[SecurityRule]
     ) -> dict[str, Any]:
-        """Find (by tag and name) or create the cluster's security group, then add missing rules."""
+        """Find (by tag and name) or create the cluster's security group, then add missing rules.
+
+        A created group is read back before rules are added: a ClientToken replay can name a group
+        deleted since, which is then created again under a new token (see ``operators.utils.replays``).
+
+        :raises PermanentCloudError: ``ReplayedResourcesGone`` when every new token named a deleted group.
+        """
         group_id = self.find_security_group(cluster, name, vpc_id)
         created = False
+        present: set[tuple[str, str, str, str, str]] | None = None
         if group_id is None:
-            body = self.invoke(
-                "CreateSecurityGroup",
-                self._request(
+            intent = f"create-security-group:{cluster}:{name}"
+            gone: list[str] = []
+            for generation in range(MAX_REPLAY_GENERATIONS + 1):
+                body = self.invoke(
                     "CreateSecurityGroup",
-                    {
-                        "VpcId": vpc_id,
-                        "SecurityGroupName": name,
-                        "Description": f"yunfleet cluster {cluster}",
-                        "SecurityGroupType": "normal",
-                        "ClientToken": self.client_token(f"create-security-group:{cluster}:{name}"),
-                        "Tag": tags_param({TAG_CLUSTER: cluster}),
-                    },
-                ),
-                mutating=True,
-                target=name,
-                cluster=cluster,
-            )
-            if body is None:  # dry run: nothing exists to add rules to
-                return {"security_group_id": None, "created": True, "rules_added": len(rules)}
-            group_id, created = body["SecurityGroupId"], True
-        present = set() if created else self.security_group_rules(group_id)
+                    self._request(
+                        "CreateSecurityGroup",
+                        {
+                            "VpcId": vpc_id,
+                            "SecurityGroupName": name,
+                            "Description": f"yunfleet cluster {cluster}",
+                            "SecurityGroupType": "normal",
+                            "ClientToken": self.client_token(generation_intent(intent, generation)),
+                            "Tag": tags_param({TAG_CLUSTER: cluster}),
+                        },
+                    ),
+                    mutating=True,
+                    target=name,
+                    cluster=cluster,
+                )
+                if body is None:  # dry run: nothing exists to add rules to
+                    return {"security_group_id": None, "created": True, "rules_added": len(rules)}
+                group_id, created = body["SecurityGroupId"], True
+                present = self._rules_of_created_group(group_id)
+                if present is not None:
+                    break
+                gone.append(group_id)
+            else:
+                raise replay_gone_error(
+                    f"{cluster}/{name}", intent, gone, product="ecs", action="CreateSecurityGroup"
+                )
+        assert group_id is not None
+        if present is None:
+            present = self.security_group_rules(group_id)
         missing = [r for r in rules if r.key() not in present]
         for start in range(0, len(missing), 100):
             batch = missing[start : start + 100]
@@ -192,6 +216,17 @@ class SecurityGroupMixin:
                 cluster=cluster,
             )
         return {"security_group_id": group_id, "created": created, "rules_added": len(missing)}
+
+    def _rules_of_created_group(self, group_id: str) -> set[tuple[str, str, str, str, str]] | None:
+        """The rules of a group a create was answered with; None when it does not exist (re-read a few
+        times first: a new group can take a moment to be readable)."""
+        for attempt in range(max(1, self.replay_check_attempts)):
+            try:
+                return self.security_group_rules(group_id)
+            except ResourceNotFoundError:
+                if attempt + 1 < self.replay_check_attempts:
+                    time.sleep(self.replay_check_interval)
+        return None
 
     def delete_security_group(self, security_group_id: str, *, cluster: str | None = None) -> bool:
         """Delete a security group; False when it was already gone."""

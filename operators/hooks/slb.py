@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from include.errors import ConfigurationError, PermanentCloudError, ResourceNotFoundError
 from include.fleet.contract import ROLE_APISERVER_LB, TAG_CLUSTER, TAG_ROLE
 from operators.hooks.base_alibaba import AlibabaCloudBaseHook
+from operators.utils.replays import MAX_REPLAY_GENERATIONS, generation_intent, replay_gone_error
 from operators.utils.tags import tags_of
 
 BACKENDS_PER_CALL = 20
@@ -123,33 +125,65 @@ class SlbHook(AlibabaCloudBaseHook):
         master_zone_id: str | None = None,
         slave_zone_id: str | None = None,
     ) -> dict[str, Any]:
-        """Find the cluster's load balancer by name and tag, or create it with a ClientToken."""
+        """Find the cluster's load balancer by name and tag, or create it with a ClientToken.
+
+        A created load balancer is read back: a ClientToken replay can name one deleted since, which is
+        then created again under a new token (see ``operators.utils.replays``).
+
+        :raises PermanentCloudError: ``ReplayedResourcesGone`` when every new token named a deleted one.
+        """
         if address_type not in ("intranet", "internet"):
             raise ConfigurationError(f"address_type must be intranet or internet, got {address_type!r}")
         existing = self.find_load_balancers(name=name, cluster=cluster)
         if existing:
             lb = existing[0]
             return {"load_balancer_id": lb.load_balancer_id, "address": lb.address, "created": False}
-        body = self._call(
-            "CreateLoadBalancer",
-            {
-                "LoadBalancerName": name,
-                "AddressType": address_type,
-                "VSwitchId": vswitch_id if address_type == "intranet" else None,
-                "VpcId": vpc_id if address_type == "intranet" else None,
-                "LoadBalancerSpec": spec,
-                "MasterZoneId": master_zone_id,
-                "SlaveZoneId": slave_zone_id,
-                "ClientToken": self.client_token(f"create-load-balancer:{cluster}:{name}"),
-                "Tag": [{"Key": TAG_CLUSTER, "Value": cluster}, {"Key": TAG_ROLE, "Value": role}],
-            },
-            mutating=True,
-            target=name,
-            cluster=cluster,
-        )
-        if body is None:
-            return {"load_balancer_id": None, "address": None, "created": True}
-        return {"load_balancer_id": body["LoadBalancerId"], "address": body.get("Address"), "created": True}
+        intent = f"create-load-balancer:{cluster}:{name}"
+        gone: list[str] = []
+        for generation in range(MAX_REPLAY_GENERATIONS + 1):
+            body = self._call(
+                "CreateLoadBalancer",
+                {
+                    "LoadBalancerName": name,
+                    "AddressType": address_type,
+                    "VSwitchId": vswitch_id if address_type == "intranet" else None,
+                    "VpcId": vpc_id if address_type == "intranet" else None,
+                    "LoadBalancerSpec": spec,
+                    "MasterZoneId": master_zone_id,
+                    "SlaveZoneId": slave_zone_id,
+                    "ClientToken": self.client_token(generation_intent(intent, generation)),
+                    "Tag": [{"Key": TAG_CLUSTER, "Value": cluster}, {"Key": TAG_ROLE, "Value": role}],
+                },
+                mutating=True,
+                target=name,
+                cluster=cluster,
+            )
+            if body is None:
+                return {"load_balancer_id": None, "address": None, "created": True}
+            if self._exists_after_create(body["LoadBalancerId"]):
+                return {
+                    "load_balancer_id": body["LoadBalancerId"],
+                    "address": body.get("Address"),
+                    "created": True,
+                }
+            gone.append(body["LoadBalancerId"])
+        raise replay_gone_error(f"{cluster}/{name}", intent, gone, product="slb", action="CreateLoadBalancer")
+
+    #: Re-reads of a load balancer a create was answered with before it counts as gone, and the
+    #: seconds between them (a new one can take a moment to be readable).
+    replay_check_attempts: int = 3
+    replay_check_interval: float = 2.0
+
+    def _exists_after_create(self, load_balancer_id: str) -> bool:
+        """Whether the load balancer a create named exists (a replayed ClientToken can name a deleted one)."""
+        for attempt in range(max(1, self.replay_check_attempts)):
+            try:
+                self.describe_load_balancer(load_balancer_id)
+                return True
+            except ResourceNotFoundError:
+                if attempt + 1 < self.replay_check_attempts:
+                    time.sleep(self.replay_check_interval)
+        return False
 
     def listener_status(self, load_balancer_id: str, listener_port: int) -> str | None:
         """``running`` / ``stopped`` / ..., or None when the TCP listener does not exist."""
