@@ -41,6 +41,7 @@ from include.provisioning.bootstrap_tokens import (
     token_secret_manifest,
 )
 from operators.hooks.kubernetes_nodes import NodeMaintenanceMixin
+from operators.hooks.kubernetes_readiness import NodeReadinessMixin
 from operators.utils.audit import AuditContext, AuditRecorder, AuditSink, audited_call
 from operators.utils.connection_config import AlibabaCloudConnectionConfig
 from operators.utils.kubernetes_errors import PRODUCT, DrainTimeoutError, translate_api_exception
@@ -53,7 +54,11 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
-class FleetKubernetesHook(NodeMaintenanceMixin, WaiterMixin, KubernetesHook):
+#: Retries of Kubernetes calls before the connection's ``retry`` extra is applied.
+KUBERNETES_RETRY = RetryPolicy(max_attempts=5, max_total_seconds=60.0)
+
+
+class FleetKubernetesHook(NodeReadinessMixin, NodeMaintenanceMixin, WaiterMixin, KubernetesHook):
     """Talk to the Kubernetes API of a registered cluster.
 
     :param cluster: the cluster's name in the fleet registry.
@@ -89,7 +94,7 @@ class FleetKubernetesHook(NodeMaintenanceMixin, WaiterMixin, KubernetesHook):
         self.yunfleet_db_conn_id = yunfleet_db_conn_id
         self._server, self._token, self._ca_file = server, token, ca_file
         self.request_timeout = request_timeout
-        self.retry_policy = retry_policy or RetryPolicy(max_attempts=5, max_total_seconds=60.0)
+        self._retry_policy = retry_policy
         self.dry_run = dry_run
         self._audit_sink = audit_sink
         self._audit_context = audit_context
@@ -117,6 +122,12 @@ class FleetKubernetesHook(NodeMaintenanceMixin, WaiterMixin, KubernetesHook):
             log.warning("Connection %r not found (%s); using defaults", self.alibaba_cloud_conn_id, exc)
             extra = {}
         return AlibabaCloudConnectionConfig.resolve(self.alibaba_cloud_conn_id, extra=extra)
+
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        """The hook argument, else 5 attempts / 60 s for server errors and timeouts and the throttling
+        back-off of :class:`RetryPolicy`, with the connection extra ``retry`` applied."""
+        return self._retry_policy or RetryPolicy.from_settings(self.cloud_config.retry, KUBERNETES_RETRY)
 
     @cached_property
     def registry_hook(self) -> Any:
@@ -248,7 +259,11 @@ class FleetKubernetesHook(NodeMaintenanceMixin, WaiterMixin, KubernetesHook):
     # reads --------------------------------------------------------------------------------
 
     def api_server_ready(self) -> bool:
-        """True when ``/readyz`` answers ok; False on any error (for sensors and waiters)."""
+        """True when ``/readyz`` answers ok; False while it does not (5xx, 404 of a cluster not up yet,
+        timeouts, refused connections).
+
+        :raises PermanentCloudError: 401 or 403: the credentials are refused, which waiting cannot fix.
+        """
         try:
             response = self.api_client.call_api(
                 "/readyz",
@@ -260,6 +275,11 @@ class FleetKubernetesHook(NodeMaintenanceMixin, WaiterMixin, KubernetesHook):
                 _request_timeout=self.request_timeout,
             )
             status = response[1] if isinstance(response, tuple) else response.status
+        except ApiException as exc:
+            if exc.status in (401, 403):  # waiting cannot fix credentials the server refuses
+                raise translate_api_exception(exc, "GetReadyz", mutating=False) from exc
+            log.info("API server of %s not ready: %s", self.cluster, str(exc)[:200])
+            return False
         except Exception as exc:  # not ready yet is an answer, not an error
             log.info("API server of %s not ready: %s", self.cluster, str(exc)[:200])
             return False
@@ -268,16 +288,6 @@ class FleetKubernetesHook(NodeMaintenanceMixin, WaiterMixin, KubernetesHook):
     def api_server_ready_for_waiter(self) -> dict[str, Any]:
         """Waiter operation: ``{"Ready": bool}``."""
         return {"Ready": self.api_server_ready()}
-
-    def nodes_ready_for_waiter(self, count: int, label_selector: str | None = None) -> dict[str, Any]:
-        """Waiter operation: whether at least ``count`` matching nodes are Ready."""
-        nodes = self.list_nodes(label_selector)
-        ready = sorted(n.name for n in nodes if n.ready)
-        return {
-            "Nodes": [{"Name": n.name, "Ready": n.ready} for n in nodes],
-            "ReadyCount": len(ready),
-            "Enough": len(ready) >= count,
-        }
 
     def list_nodes(self, label_selector: str | None = None) -> list[NodeInfo]:
         nodes = self._read(

@@ -12,6 +12,9 @@ from include.errors import WaiterFailureError, WaiterTimeoutError, YunfleetError
 from operators.utils.products import hook_class
 from operators.waiters import async_wait, load_waiter
 
+#: Characters of an error kept in an event: enough for a wait's summary of what is missing.
+MESSAGE_LIMIT = 1500
+
 
 class YunfleetWaiterTrigger(BaseTrigger):
     """Run a waiter (``waiters/<product>.json``) asynchronously and yield one event.
@@ -80,12 +83,14 @@ class YunfleetWaiterTrigger(BaseTrigger):
                 waiter, call, poll_interval=self.poll_interval, max_attempts=self.max_attempts
             )
         except WaiterFailureError as exc:
-            yield TriggerEvent({"status": "failure", "message": str(exc)[:500]})
+            yield TriggerEvent({"status": "failure", "message": str(exc)[:MESSAGE_LIMIT]})
             return
         except WaiterTimeoutError as exc:
-            yield TriggerEvent({"status": "timeout", "message": str(exc)[:500]})
+            yield TriggerEvent({"status": "timeout", "message": str(exc)[:MESSAGE_LIMIT]})
             return
         except (YunfleetError, ValueError) as exc:
-            yield TriggerEvent({"status": "error", "message": f"{type(exc).__name__}: {str(exc)[:500]}"})
+            yield TriggerEvent(
+                {"status": "error", "message": f"{type(exc).__name__}: {str(exc)[:MESSAGE_LIMIT]}"}
+            )
             return
         yield TriggerEvent({"status": "success", "attempts": outcome.attempts, "result": outcome.result})

@@ -53,15 +53,44 @@ class KubernetesApiServerReadyTrigger(_ClusterTrigger):
 
 
 class KubernetesNodesReadyTrigger(_ClusterTrigger):
-    """Fire when at least ``count`` nodes (matching ``label_selector``) are Ready."""
+    """Fire when at least ``count`` nodes (matching ``label_selector``) are Ready.
 
-    serialized_fields = ("cluster", "count", "label_selector", "alibaba_cloud_conn_id", "yunfleet_db_conn_id")
+    :param expected: instances that should become nodes (ids or ``{"instance_id", "pool", "zone"}``),
+        named in the failure message when they are missing.
+    :param check_zones: end the wait early (``failure``) when a missing node is in a zone ECS reports
+        closed to instances.
+    """
 
-    def __init__(self, *, count: int, label_selector: str | None = None, **cluster_args: Any) -> None:
+    serialized_fields = (
+        "cluster",
+        "count",
+        "label_selector",
+        "expected",
+        "check_zones",
+        "alibaba_cloud_conn_id",
+        "yunfleet_db_conn_id",
+    )
+
+    def __init__(
+        self,
+        *,
+        count: int,
+        label_selector: str | None = None,
+        expected: list[Any] | None = None,
+        check_zones: bool = True,
+        **cluster_args: Any,
+    ) -> None:
         super().__init__(
             waiter_name="nodes_ready",
-            waiter_args={"count": int(count), "label_selector": label_selector},
+            waiter_args={
+                "count": int(count),
+                "label_selector": label_selector,
+                "expected": list(expected or []),
+                "check_zones": bool(check_zones),
+            },
             **cluster_args,
         )
         self.count = int(count)
         self.label_selector = label_selector
+        self.expected = list(expected or [])
+        self.check_zones = bool(check_zones)

@@ -33,12 +33,17 @@ class NodeInfo:
     allocatable_memory_bytes: int
     labels: dict[str, str] = field(default_factory=dict)
     taints: list[str] = field(default_factory=list)
+    #: the Ready condition as the kubelet / node controller last set it (None without one)
+    ready_status: str | None = None
+    ready_reason: str | None = None
+    ready_message: str | None = None
 
     @classmethod
     def from_api(cls, node: Any) -> NodeInfo:
         labels = dict(node.metadata.labels or {})
         conditions = (node.status.conditions if node.status else None) or []
-        ready = any(c.type == "Ready" and c.status == "True" for c in conditions)
+        ready_condition = next((c for c in conditions if c.type == "Ready"), None)
+        ready = ready_condition is not None and ready_condition.status == "True"
         allocatable = (node.status.allocatable if node.status else None) or {}
         taints = (
             [f"{t.key}={t.value or ''}:{t.effect}" for t in (node.spec.taints or [])] if node.spec else []
@@ -55,6 +60,9 @@ class NodeInfo:
             allocatable_memory_bytes=_bytes(allocatable.get("memory")),
             labels=labels,
             taints=taints,
+            ready_status=ready_condition.status if ready_condition else None,
+            ready_reason=ready_condition.reason if ready_condition else None,
+            ready_message=ready_condition.message if ready_condition else None,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -136,6 +136,14 @@ def evaluate(waiter: Waiter, result: Any = None, error: CloudError | None = None
     return None
 
 
+def describe(result: Any) -> str:
+    """How an error message shows an operation's result: its ``Summary`` when it has one (a line
+    written for people), else the result itself."""
+    if isinstance(result, dict) and result.get("Summary"):
+        return str(result["Summary"])
+    return str(result)
+
+
 def _decide(waiter: Waiter, attempt: int, result: Any, error: CloudError | None) -> str:
     state = evaluate(waiter, result, error)
     if error is not None and state is None:
@@ -144,7 +152,7 @@ def _decide(waiter: Waiter, attempt: int, result: Any, error: CloudError | None)
         state = "retry"
     if state == "failure":
         raise WaiterFailureError(
-            f"waiter {waiter.name} reached a failure state on attempt {attempt}: {result}"
+            f"waiter {waiter.name} reached a failure state on attempt {attempt}: {describe(result)}"
         )
     return state or "retry"
 
@@ -172,7 +180,9 @@ def wait(
         log.info("Waiter %s: attempt %d/%d not done yet", waiter.name, attempt, attempts)
         if attempt < attempts:
             sleep(delay)
-    raise WaiterTimeoutError(f"waiter {waiter.name} gave up after {attempts} attempts; last result: {result}")
+    raise WaiterTimeoutError(
+        f"waiter {waiter.name} gave up after {attempts} attempts; last result: {describe(result)}"
+    )
 
 
 async def async_wait(
@@ -197,7 +207,9 @@ async def async_wait(
         log.info("Waiter %s: attempt %d/%d not done yet", waiter.name, attempt, attempts)
         if attempt < attempts:
             await asyncio.sleep(delay)
-    raise WaiterTimeoutError(f"waiter {waiter.name} gave up after {attempts} attempts; last result: {result}")
+    raise WaiterTimeoutError(
+        f"waiter {waiter.name} gave up after {attempts} attempts; last result: {describe(result)}"
+    )
 
 
 class WaiterMixin:

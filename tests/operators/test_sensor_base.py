@@ -33,6 +33,8 @@ def test_deferrable_sensor_defers_with_its_trigger() -> None:
             "cluster": "demo",
             "count": 4,
             "label_selector": None,
+            "expected": [],
+            "check_zones": True,
             "alibaba_cloud_conn_id": "alibaba_cloud_default",
             "yunfleet_db_conn_id": "yunfleet_db",
             "poll_interval": 3.0,
