@@ -99,3 +99,15 @@ class DnsSlbNoRecord(ApiError):
     code = "DnsSLB.RecordNotExist"
     http_status = 400
     message = "The subdomain has no A, AAAA or CNAME records for weighted round robin."
+
+
+class DisableDnsSlb(ApiError):
+    code = "DisableDNSSLB"
+    http_status = 400
+    message = "The subdomain's DNS SLB status is closed."
+
+
+class DomainRecordDisable(ApiError):
+    code = "DomainRecordDisable"
+    http_status = 400
+    message = "The domain record is disable."

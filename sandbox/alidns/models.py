@@ -271,12 +271,22 @@ class AlidnsBackend:
         return count
 
     def set_weight(self, record_id: str, weight: int) -> Record:
-        _, record = self.find_record(record_id)
+        domain, record = self.find_record(record_id)
         if not 1 <= weight <= 100:
             raise exc.InvalidWeight(f"The specified Weight is not valid: {weight}; it must be from 1 to 100.")
+        if not record.enabled:
+            raise exc.DomainRecordDisable(f"The domain record is disable: {record_id}.")
+        if not self.weighting_open(domain, record):
+            raise exc.DisableDnsSlb(f"The subdomain's DNS SLB status is closed: {record.rr}.")
         record.weight = weight
         record.updated_at = self.world.now()
         return record
+
+    def weighting_open(self, domain: Domain, record: Record) -> bool:
+        """Whether weighted round robin is open at the record's name, type and line (``LbaStatus``)."""
+        return record.type in WEIGHTED_TYPES and domain.weighted.get(
+            weight_key(record.rr, record.type, record.line), False
+        )
 
     def weighted_subdomains(self, domain_name: str, rr: str | None) -> list[dict[str, Any]]:
         domain = self.get_domain(domain_name)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 DNS_SERVERS = ["ns1.sandbox.alidns.example", "ns2.sandbox.alidns.example"]
 
 
-def record_view(r: Record, *, timestamps: bool = True) -> dict[str, Any]:
+def record_view(r: Record, *, timestamps: bool = True, weighted: bool = False) -> dict[str, Any]:
     view: dict[str, Any] = {
         "RecordId": r.record_id,
         "DomainName": r.domain_name,
@@ -29,7 +29,7 @@ def record_view(r: Record, *, timestamps: bool = True) -> dict[str, Any]:
         "Locked": r.locked,
         "Weight": r.weight,
         "Remark": r.remark,
-        "LbaStatus": False,
+        "LbaStatus": weighted,
     }
     if r.priority is not None:
         view["Priority"] = r.priority
@@ -192,7 +192,12 @@ def describe_domain_records(world: World, p: Params) -> dict[str, Any]:
         "TotalCount": len(records),
         "PageNumber": number,
         "PageSize": size,
-        "DomainRecords": {"Record": [record_view(r) for r in paginate(records, number, size)]},
+        "DomainRecords": {
+            "Record": [
+                record_view(r, weighted=world.alidns.weighting_open(domain, r))
+                for r in paginate(records, number, size)
+            ]
+        },
     }
 
 

@@ -155,3 +155,40 @@ def test_status_and_weights(clean_sandbox):
         )
     )
     assert error.code == "DnsSLB.RecordNotExist"
+
+
+def test_weights_need_weighting_open_and_an_enabled_record(clean_sandbox):
+    """LbaStatus shows the name's weighted round robin; UpdateDNSSLBWeight refuses closed names and
+    paused records with the real codes."""
+    client = clean_sandbox.dns_client()
+    first = _add(client, "api.shop.global", "203.0.113.41")
+    second = _add(client, "api.shop.global", "203.0.113.42")
+    _add(client, "api.shop.c1", "203.0.113.41")
+
+    def lba() -> dict[str, bool]:
+        return {r.record_id: r.lba_status for r in _records(client, page_size=500).domain_records.record}
+
+    assert lba()[first] is False
+    closed = _error(
+        lambda: client.update_dnsslbweight(dns_models.UpdateDNSSLBWeightRequest(record_id=first, weight=5))
+    )
+    assert closed.code == "DisableDNSSLB"
+    client.set_dnsslbstatus(
+        dns_models.SetDNSSLBStatusRequest(sub_domain=f"api.shop.global.{DOMAIN}", open=True)
+    )
+    flags = lba()
+    assert flags[first] is True and flags[second] is True
+    assert sum(flags.values()) == 2  # api.shop.c1 is another name
+    client.set_domain_record_status(
+        dns_models.SetDomainRecordStatusRequest(record_id=second, status="Disable")
+    )
+    paused = _error(
+        lambda: client.update_dnsslbweight(dns_models.UpdateDNSSLBWeightRequest(record_id=second, weight=5))
+    )
+    assert paused.code == "DomainRecordDisable"
+    assert (
+        client.update_dnsslbweight(
+            dns_models.UpdateDNSSLBWeightRequest(record_id=first, weight=5)
+        ).body.weight
+        == 5
+    )
