@@ -14,6 +14,7 @@ from typing import Any
 from include.errors import ConfigurationError, NotOwnedError
 from include.fleet.contract import HERITAGE, ownership_rr, ownership_value
 from operators.hooks.base_alibaba import AlibabaCloudBaseHook
+from operators.hooks.dns_zone import DnsZoneMixin
 
 PAGE_SIZE = 500
 RECORD_TYPES = frozenset({"A", "AAAA", "CNAME", "TXT", "MX", "NS", "SRV"})
@@ -50,7 +51,7 @@ class DnsRecord:
         return asdict(self)
 
 
-class DnsHook(AlibabaCloudBaseHook):
+class DnsHook(DnsZoneMixin, AlibabaCloudBaseHook):
     """Interact with Alibaba Cloud DNS (Alidns) in Yunfleet's terms."""
 
     product = "alidns"

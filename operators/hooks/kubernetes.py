@@ -341,6 +341,24 @@ class FleetKubernetesHook(NodeReadinessMixin, NodeMaintenanceMixin, WaiterMixin,
             )
         return list(result.items)
 
+    def list_services(self, namespace: str | None = None) -> list[client.V1Service]:
+        """Services of one namespace or of all (one ``list`` call, retried like every read)."""
+        if namespace:
+            result = self._read(
+                "ListServices",
+                lambda: self.core_v1_client.list_namespaced_service(
+                    namespace, _request_timeout=self.request_timeout
+                ),
+            )
+        else:
+            result = self._read(
+                "ListServices",
+                lambda: self.core_v1_client.list_service_for_all_namespaces(
+                    _request_timeout=self.request_timeout
+                ),
+            )
+        return list(result.items)
+
     def node_metrics(self) -> dict[str, dict[str, int]]:
         """{node: {"cpu_millicores": n, "memory_bytes": n}} from metrics.k8s.io."""
         body = self._read(
