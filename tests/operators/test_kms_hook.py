@@ -12,7 +12,12 @@ from include.audit import AuditStore
 from include.provisioning.delivery import delivery_tags
 from operators.hooks.kms import KmsHook
 
-VALUE = '{"version": 1, "files": [{"path": "/etc/kubernetes/kubeadm.yaml", "permissions": "0600", "content": "tok3n-s3cret"}]}'
+VALUE = json.dumps(
+    {
+        "version": 1,
+        "files": [{"path": "/etc/kubernetes/kubeadm.yaml", "permissions": "0600", "content": "tok3n-s3cret"}],
+    }
+)
 
 
 def test_delivery_secrets_lifecycle_is_audited_without_values(

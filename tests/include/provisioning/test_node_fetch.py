@@ -41,14 +41,14 @@ class Metadata(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body.encode())
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self.seen.append(f"PUT {self.path}")
         ttl = self.headers.get("X-aliyun-ecs-metadata-token-ttl-seconds")
         if self.path != "/latest/api/token" or not ttl or not 1 <= int(ttl) <= 21600:
             return self._send(400, "bad token request")
         self._send(200, self.token)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.seen.append(f"GET {self.path}")
         if self.headers.get("X-aliyun-ecs-metadata-token") != self.token:
             return self._send(401, "Unauthorized")
