@@ -6,5 +6,6 @@ pytest_plugins = [
     "tests.fixtures.airflow_api",
     "tests.fixtures.flows",
     "tests.fixtures.building_blocks",
+    "tests.fixtures.fleet_cluster",
     "tests.fixtures.cloud_init",
 ]

@@ -24,7 +24,7 @@ from include.provisioning.delivery import KUBEADM_CONFIG_PATH, parse_bundle
 from include.provisioning.node_batches import Placement, ensure_control_plane, ensure_worker_batch, node_spec
 from include.provisioning.pki import ClusterCredentials, generate_credentials
 from include.provisioning.plan import plan_provision
-from tests.include.provisioning.conftest import make_request
+from tests.include.provisioning.builders import make_request
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 CREDS = generate_credentials("demo", now=NOW)

@@ -12,7 +12,7 @@ from include.provisioning.params import (
     provision_param_specs,
     schema_errors,
 )
-from tests.include.provisioning.conftest import base_conf
+from tests.include.provisioning.builders import base_conf
 
 SPECS = provision_param_specs()
 

@@ -6,7 +6,7 @@ import pytest
 
 from include.fleet.contract import TAG_CLUSTER, TAG_INTENT, TAG_NODE_POOL, TAG_ROLE, api_fqdn
 from include.provisioning.plan import PlannedResource, ProvisionPlan, plan_provision, spread
-from tests.include.provisioning.conftest import make_request
+from tests.include.provisioning.builders import make_request
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 
 from include.provisioning.plan import plan_provision
 from include.provisioning.quality import check_quality
-from tests.include.provisioning.conftest import make_request
+from tests.include.provisioning.builders import make_request
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from include.provisioning.validation import CloudFacts, cloud_errors, request_errors
-from tests.include.provisioning.conftest import ZONES, base_conf, make_request
+from tests.include.provisioning.builders import ZONES, base_conf, make_request
 
 TYPES = ("ecs.g7.xlarge", "ecs.c7.2xlarge")
 

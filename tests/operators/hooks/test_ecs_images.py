@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from include.errors import ConfigurationError, PermanentCloudError, ResourceNotFoundError
-from tests.operators.test_ecs_hook import IMAGE, make_hook
+from tests.operators.builders import IMAGE, make_hook
 
 FAMILY = "acs:ubuntu_22_04_x64"
 NEWEST = "ubuntu_22_04_x64_20G_alibase_20240926.vhd"

@@ -1,4 +1,4 @@
-"""The alibaba_cloud connection type is registered with Airflow; the registry hook reads yunfleet_db."""
+"""The alibaba_cloud connection type is registered with Airflow (operators/provider_info.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,6 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
-
-from include.errors import ConfigurationError
-from operators.hooks.registry import YunfleetRegistryHook
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,27 +43,3 @@ def test_connection_type_is_registered(tmp_path: Path) -> None:
     assert info["behaviour"]["relabeling"] == {"login": "AccessKey ID", "password": "AccessKey Secret"}
     assert "host" in info["behaviour"]["hidden_fields"]
     assert {"extra__alibaba_cloud__region_id", "extra__alibaba_cloud__endpoints"} <= set(info["widgets"])
-
-
-def test_registry_hook_reads_url_and_airflow_fernet_key(
-    sqlite_registry_url: str, fernet_key: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_YUNFLEET_DB",
-        json.dumps({"conn_type": "generic", "extra": {"url": sqlite_registry_url}}),
-    )
-    monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", fernet_key)
-    hook = YunfleetRegistryHook()
-    hook.registry.upsert_cluster("demo", region_id="cn-hangzhou", domain="fleet.example.com")
-    hook.registry.put_credentials("demo", {"admin_token": "s3cret-token-value"})
-    assert YunfleetRegistryHook().registry.get_credentials("demo") == {"admin_token": "s3cret-token-value"}
-    ok, message = hook.test_connection()
-    assert ok and "1 cluster" in message
-
-
-def test_registry_hook_without_url_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRFLOW_CONN_EMPTYDB", json.dumps({"conn_type": "generic", "extra": {}}))
-    with pytest.raises(ConfigurationError, match="has no extra 'url'"):
-        _ = YunfleetRegistryHook("emptydb").registry
-    ok, message = YunfleetRegistryHook("emptydb").test_connection()
-    assert not ok and "url" in message

@@ -5,56 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from kubernetes import client
 
 from operators.hooks.kubernetes import DrainTimeoutError, FleetKubernetesHook
 from tests.fixtures.fleet_cluster import FleetCluster
-
-
-def kube(audit_store: Any, task_context: Any, **kw: Any) -> FleetKubernetesHook:
-    return FleetKubernetesHook("demo", audit_sink=audit_store, audit_context=task_context, **kw)
-
-
-def create_web(
-    hook: FleetKubernetesHook, replicas: int = 3, cpu: str = "250m", pdb_min: int | None = None
-) -> None:
-    labels = {"app": "web"}
-    container = client.V1Container(
-        name="web",
-        image="nginx",
-        resources=client.V1ResourceRequirements(requests={"cpu": cpu, "memory": "128Mi"}),
-    )
-    deployment = client.V1Deployment(
-        metadata=client.V1ObjectMeta(name="web", namespace="default"),
-        spec=client.V1DeploymentSpec(
-            replicas=replicas,
-            selector=client.V1LabelSelector(match_labels=labels),
-            template=client.V1PodTemplateSpec(
-                metadata=client.V1ObjectMeta(labels=labels), spec=client.V1PodSpec(containers=[container])
-            ),
-        ),
-    )
-    hook.apps_v1_client.create_namespaced_deployment("default", deployment)
-    if pdb_min is not None:
-        pdb = client.V1PodDisruptionBudget(
-            metadata=client.V1ObjectMeta(name="web", namespace="default"),
-            spec=client.V1PodDisruptionBudgetSpec(
-                min_available=pdb_min, selector=client.V1LabelSelector(match_labels=labels)
-            ),
-        )
-        client.PolicyV1Api(hook.api_client).create_namespaced_pod_disruption_budget("default", pdb)
-
-
-def running_web_pods(hook: FleetKubernetesHook, count: int) -> list[Any]:
-    import time
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        pods = [p for p in hook.list_pods("default", label_selector="app=web") if p.phase == "Running"]
-        if len(pods) >= count:
-            return pods
-        time.sleep(0.2)
-    raise AssertionError(f"web pods not running: {hook.list_pods('default')}")
+from tests.operators.builders import create_web, kube, running_web_pods
 
 
 def test_connects_by_name_from_the_registry(

@@ -1,19 +1,14 @@
-"""Waiters as data (sync and async engines), trigger serialization and async runs."""
+"""Waiters as data: acceptors, paths, and the sync and async engines."""
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import pytest
 
 from include.errors import PermanentCloudError, ThrottlingError, WaiterFailureError, WaiterTimeoutError
-from operators.triggers.base import YunfleetWaiterTrigger
-from operators.triggers.ecs import EcsInstancesRunningTrigger
-from operators.triggers.kubernetes import KubernetesApiServerReadyTrigger, KubernetesNodesReadyTrigger
 from operators.waiters import async_wait, evaluate, load_waiter, wait
 from operators.waiters.base import search
-from tests.operators.test_ecs_hook import make_hook, security_group, spec
 
 RUNNING = load_waiter("ecs", "instances_running")
 
@@ -89,58 +84,3 @@ async def test_async_wait_same_semantics() -> None:
 def test_unknown_waiter_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unknown ecs waiter 'nope'"):
         load_waiter("ecs", "nope")
-
-
-TRIGGERS = [
-    EcsInstancesRunningTrigger(
-        instance_ids=["i-1", "i-2"],
-        alibaba_cloud_conn_id="c1",
-        region_id="cn-hangzhou",
-        poll_interval=2,
-        max_attempts=7,
-    ),
-    KubernetesApiServerReadyTrigger(cluster="demo", poll_interval=3, max_attempts=9),
-    KubernetesNodesReadyTrigger(
-        cluster="demo", count=3, label_selector="yunfleet.io/node-pool=general", max_attempts=4
-    ),
-    YunfleetWaiterTrigger(
-        product="slb", waiter_name="backends_healthy", waiter_args={"load_balancer_id": "lb-1"}
-    ),
-]
-
-
-@pytest.mark.parametrize("trigger", TRIGGERS, ids=lambda t: type(t).__name__)
-def test_trigger_serialize_round_trip(trigger: YunfleetWaiterTrigger) -> None:
-    path, kwargs = trigger.serialize()
-    module, _, name = path.rpartition(".")
-    cls = getattr(importlib.import_module(module), name)
-    assert cls is type(trigger) and module.startswith("operators.triggers.")
-    clone = cls(**kwargs)
-    assert clone.serialize() == (path, kwargs)
-    assert (clone.waiter_name, clone.waiter_args, clone.hook_params) == (
-        trigger.waiter_name,
-        trigger.waiter_args,
-        trigger.hook_params,
-    )
-    import json
-
-    json.dumps(kwargs)  # storable as trigger kwargs
-
-
-async def test_ecs_trigger_runs_against_the_sandbox(
-    cloud_env: Any, audit_store: Any, task_context: Any
-) -> None:
-    hook = make_hook(audit_store, task_context)
-    ids = hook.ensure_instances(spec(security_group(hook), 2)).instance_ids
-    trigger = EcsInstancesRunningTrigger(instance_ids=ids, poll_interval=0.2, max_attempts=150)
-    event = await trigger.run().__anext__()
-    assert event.payload["status"] == "success"
-    assert {i["Status"] for i in event.payload["result"]["Instances"]} == {"Running"}
-
-
-async def test_ecs_trigger_reports_failure_as_an_event(cloud_env: Any) -> None:
-    trigger = EcsInstancesRunningTrigger(
-        instance_ids=["i-doesnotexist0001"], poll_interval=0.01, max_attempts=3
-    )
-    event = await trigger.run().__anext__()
-    assert event.payload["status"] == "timeout" and "gave up after 3 attempts" in event.payload["message"]

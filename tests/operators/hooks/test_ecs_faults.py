@@ -16,9 +16,9 @@ import pytest
 from operators.hooks.ecs import EcsHook
 from operators.utils.retry import RetryPolicy
 from tests.fixtures.building_blocks import FAST_RETRY
-from tests.operators.test_ecs_hook import live_instances, make_hook, security_group, spec
+from tests.operators.builders import live_instances, make_hook, security_group, spec
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_faults_converge_without_duplicates(cloud_env: Any, audit_store: Any, task_context: Any) -> None:

@@ -7,49 +7,9 @@ from typing import Any
 import pytest
 
 from include.errors import IdempotencyMismatchError, PermanentCloudError
-from include.fleet.contract import TAG_CLUSTER
-from operators.hooks.ecs import EcsHook, InstanceSpec, SecurityRule
-from tests.fixtures.building_blocks import FAST_RETRY, mutating_calls
-
-VPC = "vpc-sandbox0000000000001"
-VSWITCH_H = "vsw-sandbox00000000000h1"
-IMAGE = "ubuntu_22_04_x64_20G_alibase_20240130.vhd"
-
-
-def make_hook(audit_store: Any, task_context: Any, **kwargs: Any) -> EcsHook:
-    return EcsHook(audit_sink=audit_store, audit_context=task_context, retry_policy=FAST_RETRY, **kwargs)
-
-
-def security_group(hook: EcsHook, cluster: str = "demo") -> str:
-    result = hook.ensure_security_group(
-        cluster=cluster,
-        name=f"{cluster}-sg",
-        vpc_id=VPC,
-        rules=[SecurityRule("TCP", "6443/6443", source_cidr_ip="198.18.0.0/15")],
-    )
-    return str(result["security_group_id"])
-
-
-def spec(sg: str, count: int, **overrides: Any) -> InstanceSpec:
-    values: dict[str, Any] = {
-        "cluster": "demo",
-        "role": "worker",
-        "node_pool": "general",
-        "count": count,
-        "zone_id": "cn-hangzhou-h",
-        "vswitch_id": VSWITCH_H,
-        "instance_type": "ecs.g7.large",
-        "image_id": IMAGE,
-        "security_group_id": sg,
-    }
-    values.update(overrides)
-    return InstanceSpec(**values)
-
-
-def live_instances(sandbox: Any, cluster: str = "demo") -> list[dict[str, Any]]:
-    ecs = sandbox.state()["ecs"]["instances"]
-    items = ecs.values() if isinstance(ecs, dict) else ecs
-    return [i for i in items if i.get("tags", {}).get(TAG_CLUSTER) == cluster]
+from operators.hooks.ecs import SecurityRule
+from tests.fixtures.building_blocks import mutating_calls
+from tests.operators.builders import VPC, live_instances, make_hook, security_group, spec
 
 
 def test_ensure_instances_creates_the_shortfall_once(
@@ -208,3 +168,19 @@ def test_delete_security_group_operator(cloud_env: Any, audit_store: Any, task_c
     assert hook.find_security_group("demo", "demo-sg", VPC) is None
     assert op.execute({}) == {"deleted": []}
     assert hook.delete_security_group(sg) is False
+
+
+def test_delete_instances_and_wait_one_call_per_batch(
+    cloud_env: Any, audit_store: Any, task_context: Any
+) -> None:
+    hook = make_hook(audit_store, task_context)
+    sg = security_group(hook)
+    workers = hook.ensure_instances(spec(sg, 2)).instance_ids
+    control_plane = hook.ensure_instances(spec(sg, 1, role="control-plane", node_pool=None)).instance_ids
+    mark = cloud_env.calls()["next"]
+    deleted = hook.delete_instances_and_wait(
+        [workers, [*control_plane, "i-gone000000000001"]], cluster="demo", poll_interval=0.1, max_attempts=300
+    )
+    assert sorted(deleted) == sorted(workers + control_plane)
+    assert [c["action"] for c in mutating_calls(cloud_env, mark)] == ["DeleteInstances", "DeleteInstances"]
+    assert hook.get_instance_statuses(deleted) == {}

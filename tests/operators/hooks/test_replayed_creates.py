@@ -15,7 +15,7 @@ from include.errors import PermanentCloudError
 from operators.hooks.slb import SlbHook
 from operators.utils.replays import MAX_REPLAY_GENERATIONS, REPLAY_GONE_CODE
 from tests.fixtures.building_blocks import FAST_RETRY
-from tests.operators.test_ecs_hook import VPC, make_hook, security_group, spec
+from tests.operators.builders import VPC, make_hook, security_group, spec
 
 
 def _fast(hook: Any) -> Any:

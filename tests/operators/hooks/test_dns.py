@@ -9,6 +9,7 @@ import pytest
 from include.errors import NotOwnedError
 from include.fleet.contract import ownership_rr
 from operators.hooks.dns import DnsHook
+from operators.hooks.registry import YunfleetRegistryHook
 from tests.fixtures.building_blocks import FAST_RETRY, SANDBOX_DOMAIN, mutating_calls
 
 D = SANDBOX_DOMAIN
@@ -120,3 +121,16 @@ def test_listing_pages_500_records(cloud_env: Any, audit_store: Any, task_contex
     assert len([r for r in records if r.rr.startswith("bulk")]) == 520
     pages = [c for c in cloud_env.calls(mark)["calls"] if c["action"] == "DescribeDomainRecords"]
     assert len(pages) == 2 and {str(p["params"].get("PageSize")) for p in pages} == {"500"}
+
+
+def test_reconcile_and_claim_keeps_the_registry_in_step(
+    cloud_env: Any, audit_store: Any, task_context: Any
+) -> None:
+    hook = dns_hook(audit_store, task_context)
+    for address in ("203.0.113.30", "203.0.113.31"):
+        hook.reconcile_and_claim(
+            domain=D, rr="api.x", record_type="A", values={address: None}, owner="cluster/x", cluster="x"
+        )
+    owned = YunfleetRegistryHook().registry.list_dns_ownership(cluster="x")
+    assert [(o.rr, o.value, o.owner) for o in owned] == [("api.x", "203.0.113.31", "cluster/x")]
+    assert [r.value for r in hook.list_records(D, rr="api.x", record_type="A")] == ["203.0.113.31"]

@@ -9,7 +9,7 @@ import pytest
 from include.errors import ConfigurationError, PermanentCloudError
 from operators.hooks.slb import SlbHook
 from tests.fixtures.building_blocks import FAST_RETRY, mutating_calls
-from tests.operators.test_ecs_hook import make_hook, security_group, spec
+from tests.operators.builders import VPC, make_hook, security_group, spec
 
 
 def running_instances(audit_store: Any, task_context: Any, count: int) -> list[str]:
@@ -106,3 +106,26 @@ def test_backend_that_is_not_running_is_a_permanent_error(
         hook.ensure_backends(lb_id, {"i-doesnotexist000001": 100})
     assert info.value.code and info.value.request_id
     assert audit_store.list()[-1].outcome == "error"
+
+
+def test_ensure_tcp_load_balancer_converges(cloud_env: Any, audit_store: Any, task_context: Any) -> None:
+    ids = running_instances(audit_store, task_context, 2)
+    hook = slb_hook(audit_store, task_context)
+    args: dict[str, Any] = {
+        "cluster": "demo",
+        "name": "yunfleet-demo-apiserver",
+        "listener_port": 6443,
+        "backend_port": 6443,
+        "vswitch_id": "vsw-sandbox00000000000h1",
+        "vpc_id": VPC,
+    }
+    with pytest.raises(ConfigurationError, match="weight"):
+        hook.ensure_tcp_load_balancer(backends={ids[0]: 101}, **args)
+    assert hook.find_load_balancers(cluster="demo") == []  # refused before any create
+    first = hook.ensure_tcp_load_balancer(backends={i: 100 for i in ids}, **args)
+    assert first["created"] and first["address"] and first["listener"]["created"]
+    assert sorted(first["backends"]["added"]) == sorted(ids)
+    mark = cloud_env.calls()["next"]
+    again = hook.ensure_tcp_load_balancer(backends={i: 100 for i in ids}, **args)
+    assert (again["load_balancer_id"], again["address"]) == (first["load_balancer_id"], first["address"])
+    assert not again["created"] and mutating_calls(cloud_env, mark) == []

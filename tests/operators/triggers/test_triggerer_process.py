@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from tests.fixtures.building_blocks import alibaba_conn_json
-from tests.operators.test_ecs_hook import make_hook, security_group, spec
+from tests.operators.builders import make_hook, security_group, spec
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 DAG = """
