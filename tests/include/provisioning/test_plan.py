@@ -76,7 +76,7 @@ def test_tags_follow_the_contract() -> None:
 
 
 def test_plan_is_stable_and_plans_no_client_token() -> None:
-    """ClientTokens are derived where they are sent (tests/operators/test_errors_and_retry.py)."""
+    """ClientTokens are derived where they are sent (tests/operators/utils/test_errors_and_retry.py)."""
     a = plan_provision(make_request(), generation="g1")
     b = plan_provision(make_request(ticket_id="OTHER-1"), generation="g1")
     c = plan_provision(make_request(), generation="g2")
