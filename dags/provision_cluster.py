@@ -69,24 +69,20 @@ def provision_cluster() -> None:
     workers = steps.worker_pool.partial(validated=validated, sg=sg).expand(
         item=steps.pool_batches(validated["worker_batches"])
     )
-    # No XComArg for the count: a pool-less cluster maps no worker task (skipped), and the
-    # trigger rule below must then see only wait_api_server and the workers upstream.
+    # A pool-less cluster maps no worker task (skipped): expected_nodes runs when nothing failed.
+    nodes = steps.expected_nodes()
     wait_nodes = KubernetesNodesReadySensor(
         task_id="wait_nodes",
         cluster="{{ params.cluster_name }}",
         count="{{ ti.xcom_pull(task_ids='validate', key='node_count') }}",
+        expected_nodes=nodes,
         pool="kubernetes_api",
         trigger_rule="none_failed_min_one_success",
         **CLUSTER_WAIT,
     )
     dns >> wait_api >> workers
-    (
-        [wait_api, workers]
-        >> wait_nodes
-        >> steps.register(validated)
-        >> steps.verify(validated)
-        >> steps.finish()
-    )
+    [wait_api, workers] >> nodes
+    nodes >> wait_nodes >> steps.register(validated) >> steps.verify(validated) >> steps.finish()
 
 
 provision_cluster()

@@ -372,6 +372,23 @@ def worker_pool(
     return {"key": planned.key, "node_pool": planned.node_pool, "zone": planned.zone, **result}
 
 
+@task(retries=0, trigger_rule="none_failed_min_one_success")
+def expected_nodes(**context: Any) -> list[dict[str, Any]]:
+    """The instances whose nodes ``wait_nodes`` waits for (id, pool, zone), so a wait that cannot
+    finish names the ones that never joined."""
+    ti = context["ti"]
+    nodes = [
+        {"instance_id": i, "pool": "control-plane"}
+        for i in (run.pull(ti, "control_plane") or {}).get("instance_ids", [])
+    ]
+    for batch in run.flatten(run.pull(ti, "worker_pool")):
+        nodes.extend(
+            {"instance_id": i, "pool": batch.get("node_pool"), "zone": batch.get("zone")}
+            for i in batch.get("instance_ids", [])
+        )
+    return nodes
+
+
 @task(outlets=[CLUSTERS])
 @run.reported
 def register(validated: dict[str, Any], **context: Any) -> dict[str, Any]:

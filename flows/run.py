@@ -26,12 +26,13 @@ from airflow.sdk import task
 
 from flows import hooks
 from include.fleet.conf_keys import conf_error
+from include.fleet.contract import ERROR_XCOM_KEY
 
 log = logging.getLogger(__name__)
 
 CALLBACK_CONN_ID = "yunfleet_callback"
-#: XCom key of a failed step's one-line error
-ERROR_KEY = "yunfleet_error"
+#: XCom key of a failed step's one-line error (the sensors push it too)
+ERROR_KEY = ERROR_XCOM_KEY
 #: XCom key ``show_plan`` pushes when a dry run stopped after the plan as intended
 DRY_RUN_KEY = "yunfleet_dry_run_done"
 

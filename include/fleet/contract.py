@@ -61,6 +61,10 @@ ZONES_ASSET_URI = "yunfleet://registry/zones"
 
 # -- DNS ----------------------------------------------------------------------------------------
 
+#: XCom key under which a failed task leaves its one-line error for the run's final report
+#: (``flows.run.finish``); the flows' task wrapper and the Yunfleet sensors push it.
+ERROR_XCOM_KEY = "yunfleet_error"
+
 #: TXT ownership records live at ``_yunfleet.<rr>`` (``_yunfleet`` for the apex).
 OWNERSHIP_PREFIX = "_yunfleet"
 HERITAGE = "heritage=yunfleet"

@@ -5,14 +5,18 @@ Sensors import their trigger (and ``airflow.triggers``) only when they defer.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from include.fleet.contract import ERROR_XCOM_KEY
 from operators.base import HookOwner
 from operators.defaults import ALIBABA_CLOUD_CONN_ID, DEFAULT_DEFERRABLE, YUNFLEET_DB_CONN_ID
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from operators.triggers.base import YunfleetWaiterTrigger
@@ -67,12 +71,30 @@ class YunfleetBaseSensor(HookOwner, BaseSensorOperator):
 
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
-            return super().execute(context)
+            try:
+                return super().execute(context)
+            except Exception as exc:  # a poke-mode timeout or failure: say why in the run's report
+                report_error(context, f"{type(exc).__name__}: {exc}")
+                raise
         self.defer(trigger=self.trigger(), method_name="execute_complete")
 
-    def check_event(self, event: dict[str, Any], what: str) -> None:
-        """Raise unless the trigger's event is a success; ``what`` says what was not reached."""
+    def check_event(self, event: dict[str, Any], what: str, context: Any = None) -> None:
+        """Raise unless the trigger's event is a success; ``what`` says what was not reached.
+
+        With ``context``, the failure is also left under XCom key ``yunfleet_error`` for the run's report.
+        """
         if event.get("status") == "success":
             return
         error = AirflowFailException if self.fail_without_retry else AirflowException
-        raise error(f"{what}: {event.get('message')}")
+        message = f"{what}: {event.get('message')}"
+        if context is not None:
+            report_error(context, message)
+        raise error(message)
+
+
+def report_error(context: Any, message: str) -> None:
+    """Leave a failing task's one-line error under XCom key ``yunfleet_error`` (never raises)."""
+    try:
+        context["ti"].xcom_push(key=ERROR_XCOM_KEY, value=message[:2000])
+    except Exception:  # reporting must never hide the original error
+        log.exception("could not record the error of this wait")

@@ -49,5 +49,5 @@ class EcsInstancesRunningSensor(YunfleetBaseSensor):
         return state == "success"
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> list[str]:
-        self.check_event(event, "instances did not reach Running")
+        self.check_event(event, "instances did not reach Running", context)
         return list(self.instance_ids)

@@ -35,7 +35,7 @@ class _ClusterSensor(YunfleetBaseSensor):
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         waited = int(self.poll_interval * self.max_attempts)
         self.check_event(
-            event, f"{self.task_id}: gave up waiting for {self.waiting_for()} after about {waited}s"
+            event, f"{self.task_id}: gave up waiting for {self.waiting_for()} after about {waited}s", context
         )
         return event.get("result")
 

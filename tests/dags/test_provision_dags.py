@@ -128,6 +128,7 @@ def test_provision_wiring() -> None:
         "wait_api_server",
         "pool_batches",
         "worker_pool",
+        "expected_nodes",
         "wait_nodes",
         "register",
         "verify",
