@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from include.fleet.contract import TAG_CLUSTER
 from include.provisioning.bootstrap_tokens import DEFAULT_TTL, BootstrapToken, new_bootstrap_token
 from include.provisioning.kubeadm import init_documents, join_documents
 from include.provisioning.node import NodeSpec
@@ -39,7 +40,6 @@ KUBEADM_CONFIG_PATH = "/etc/kubernetes/kubeadm.yaml"
 CA_CERT_PATH = "/etc/kubernetes/pki/ca.crt"
 CA_KEY_PATH = "/etc/kubernetes/pki/ca.key"
 #: Tags put on every delivery secret (ListSecrets filters on them at clean-up).
-TAG_CLUSTER = "yunfleet:cluster"
 TAG_PURPOSE = "yunfleet:purpose"
 PURPOSE = "node-bootstrap"
 

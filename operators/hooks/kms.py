@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from include.errors import CloudError, ConfigurationError
-from include.provisioning.delivery import PURPOSE, TAG_CLUSTER, TAG_PURPOSE, cluster_secret_prefix
+from include.fleet.contract import TAG_CLUSTER
+from include.provisioning.delivery import PURPOSE, TAG_PURPOSE, cluster_secret_prefix
 from operators.hooks.base_alibaba import AlibabaCloudBaseHook
 
 log = logging.getLogger(__name__)
