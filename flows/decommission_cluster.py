@@ -98,11 +98,17 @@ def show_plan(inv: dict[str, Any], **context: Any) -> bool:
 @task(pool="alibaba_dns_api")
 @run.reported
 def delete_dns(inv: dict[str, Any], **context: Any) -> dict[str, Any]:
-    """The DNS records the cluster owns (and their TXT ownership records); released in the registry."""
+    """The DNS records the cluster owns (and their TXT ownership records); released in the registry.
+
+    First its exported Services' names (``register_services``): global names stop answering with it
+    before its load balancers go.
+    """
+    from flows.register_services import withdraw_cluster
+
     cluster = cluster_of(context)
     dns = hooks.dns(cluster)
     registry = hooks.registry().registry
-    deleted: list[str] = []
+    deleted: list[str] = withdraw_cluster(cluster, inv["domain"]) if inv["domain"] else []
     for action in _actions(inv, "alidns", "DeleteDomainRecord"):
         rr = action.targets[0]
         summary = dns.delete_records(domain=inv["domain"], rr=rr, owner=inv["dns_owners"][rr])

@@ -182,6 +182,8 @@ class PlannedAction:
     action: str
     target: str
     request: dict[str, Any]
+    #: the cluster the action is for, when it differs from the run's (fleet-wide runs)
+    cluster: str | None = None
 
 
 def show_plan(
@@ -211,7 +213,7 @@ def record_dry_run(cluster: str, actions: Sequence[PlannedAction]) -> None:
             outcome="dry_run",
             request=item.request,
             target=item.target,
-            cluster=cluster,
+            cluster=item.cluster or cluster or None,
         )
 
 
@@ -230,14 +232,15 @@ class Lifecycle:
     :param success_state: the cluster's registry state after success; ``None`` removes the row
     :param apply_tasks: tasks that change the cloud: if any ran, a failed run leaves state ``failed``
     :param what_exists: resources the run created or found, from the apply steps' XComs
-    :param lock_task: the task that took the per-cluster lock
+    :param lock_task: the task that took the per-cluster lock; ``None`` for a fleet-wide family
+        without one (its runs are serialised by ``max_active_runs=1`` instead)
     """
 
     done_task: str
     success_state: str | None
     apply_tasks: tuple[str, ...]
     what_exists: Callable[[Any], list[str]] = _nothing_exists
-    lock_task: str = "take_lock"
+    lock_task: str | None = "take_lock"
     plan_task: str = "show_plan"
 
 
@@ -252,8 +255,8 @@ def finish(context: Mapping[str, Any], lifecycle: Lifecycle) -> dict[str, Any]:
     ti = context["ti"]
     dag = context["dag"]
     params = params_of(context)
-    cluster = params["cluster_name"]
-    lock_json = pull(ti, lifecycle.lock_task)
+    cluster = str(params.get("cluster_name") or "")
+    lock_json = pull(ti, lifecycle.lock_task) if lifecycle.lock_task else None
     done = pull(ti, lifecycle.done_task) is not None
     dry_run = bool(pull(ti, lifecycle.plan_task, DRY_RUN_KEY))
     applied = any(pull(ti, t) is not None for t in lifecycle.apply_tasks)
@@ -271,7 +274,8 @@ def finish(context: Mapping[str, Any], lifecycle: Lifecycle) -> dict[str, Any]:
         left = release(hooks.registry().engine, cluster=cluster, run_id=lock.run_id, final_state=final)
         log.info("lock on %s released; state %s", cluster, left)
     exists = lifecycle.what_exists(ti)
-    message = report_message(outcome, dry_run, errors, exists, bool(lock_json))
+    may_have_changed = bool(lock_json) or (lifecycle.lock_task is None and applied)
+    message = report_message(outcome, dry_run, errors, exists, may_have_changed)
     details = {"exists": exists, "errors": errors, "dry_run": dry_run}
     send_callback(context, dag.dag_id, cluster, params.get("ticket_id", ""), outcome, message, details)
     if outcome != "success":

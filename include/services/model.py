@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from include.fleet.contract import EXPORT_ANNOTATION, WEIGHT_ANNOTATION
+from include.fleet.contract import EXPORT_ANNOTATION, WEIGHT_ANNOTATION, service_records_owner
 
 #: Alidns weights (``UpdateDNSSLBWeight``): integers 1 to 100 (the console's 0 is refused by the API).
 MIN_WEIGHT, MAX_WEIGHT = 1, 100
@@ -21,6 +21,10 @@ DEFAULT_WEIGHT = 10
 DEFAULT_TTL = 60
 #: Largest TTL Alidns accepts on any edition, in seconds (same page).
 MAX_TTL = 86400
+
+#: ``fleet_id`` when the connection names none (as ExternalDNS's ``--txt-owner-id``); set one per
+#: fleet when several fleets share a zone
+DEFAULT_FLEET_ID = "default"
 
 POLICY_SYNC = "sync"
 POLICY_UPSERT_ONLY = "upsert-only"
@@ -215,6 +219,23 @@ class RegistrationSettings:
     policy: str = POLICY_SYNC
     default_weight: int = DEFAULT_WEIGHT
     complete: bool = True
+
+    @classmethod
+    def from_extra(
+        cls, extra: Mapping[str, Any], *, policy: str = POLICY_SYNC, complete: bool = True
+    ) -> RegistrationSettings:
+        """From the cloud connection's extra: ``dns_domain``, ``fleet_id`` (default ``default``),
+        ``service_dns_ttl`` (seconds, default 60). Values are checked by :meth:`errors`."""
+        ttl: Any = extra.get("service_dns_ttl", DEFAULT_TTL)
+        if isinstance(ttl, str) and ttl.strip().isdigit():
+            ttl = int(ttl)
+        return cls(
+            domain=str(extra.get("dns_domain") or ""),
+            owner=service_records_owner(str(extra.get("fleet_id") or DEFAULT_FLEET_ID)),
+            ttl=ttl,
+            policy=policy,
+            complete=complete,
+        )
 
     def errors(self) -> list[str]:
         """One line per invalid setting (checked before any cloud call)."""

@@ -18,7 +18,7 @@ no change. Rules (docs/service-registry.md):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from include.fleet.contract import ownership_rr, ownership_value
@@ -196,6 +196,20 @@ def plan_registrations(
         notes=tuple(notes),
         checks=checks,
         published=len(desired),
+    )
+
+
+def plan_withdrawal(
+    settings: RegistrationSettings, records: Iterable[ZoneRecord], cluster: str
+) -> ServicePlan:
+    """The writes that take ``cluster``'s names out of the zone and leave every other name as it is.
+
+    Its ``<svc>.<ns>.<cluster>`` names go, and its records in global names (recognised by the
+    addresses of its own names); a global name it alone served goes too. For decommissioning.
+    """
+    scoped = replace(settings, complete=False)
+    return plan_registrations(
+        scoped, records, {cluster: ClusterView(cluster, MODE_GONE, reason="decommissioned")}
     )
 
 

@@ -12,10 +12,11 @@ are done.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from include.errors import CloudError
-from include.services.changes import ADD, DELETE, SET_WEIGHTED, UPDATE, RecordChange
+from include.services.changes import ADD, DELETE, SET_WEIGHTED, UPDATE, NamePlan, RecordChange
 from include.services.model import ZoneRecord
 
 #: ``DescribeDomainRecords`` page size: the API's maximum
@@ -109,3 +110,26 @@ class DnsZoneMixin:
         if change.action == ADD:
             return str((body or {}).get("RecordId") or "") or None
         return change.record_id
+
+    def apply_name_plan(self, domain: str, name: NamePlan) -> tuple[int, str | None]:
+        """Send one name's changes in order; stop that name at its first error.
+
+        Returns ``(changes sent, None)``, or ``(changes sent before the error, one-line error)``: the
+        caller goes on with the other names, and the next run plans what is still missing.
+        """
+        added: dict[tuple[str, str, str], str] = {}
+        sent = 0
+        for change in name.changes:
+            if change.record_id is None and change.action not in (ADD, SET_WEIGHTED):
+                record_id = added.get((change.rr, change.record_type, change.value))
+                if record_id is None:
+                    return sent, f"{change.describe(domain)}: the record was not added"
+                change = replace(change, record_id=record_id)
+            try:
+                written = self.apply_change(domain, change)
+            except CloudError as exc:
+                return sent, f"{name.rr}.{domain}: {exc}"
+            sent += 1
+            if change.action == ADD and written:
+                added[(change.rr, change.record_type, change.value)] = written
+        return sent, None

@@ -18,8 +18,9 @@ from include.services.model import (
     exported_service,
 )
 from include.services.naming import name_problem, parse_rr, parse_source
-from include.services.plan import NamePlan, plan_registrations
+from include.services.plan import NamePlan, plan_registrations, plan_withdrawal
 from include.services.quality import check_gate, ttl_problem
+from include.services.scope import RegisteredCluster, run_scope
 from tests.include.services.zone import DOMAIN, OWNER, FakeZone
 
 LB = {"service_type": "LoadBalancer", "ingress_ips": ["203.0.113.9"]}
@@ -213,3 +214,54 @@ def test_gate_refuses_unsafe_plans(tamper: str, failed: str) -> None:
     report = check_gate(plan, records, domain=DOMAIN, owner=OWNER, min_ttl=60)
     assert not report.success
     assert any(failed in line for line in report.failures), report.failures
+
+
+@pytest.mark.parametrize(
+    ("state", "requested", "mode"),
+    [
+        ("ready", [], "observed"),
+        ("degraded", [], "observed"),
+        ("provisioning", [], "kept"),
+        ("failed", [], "kept"),
+        ("requested", [], "kept"),
+        ("decommissioning", [], "gone"),
+        ("deleted", [], "gone"),
+        ("ready", ["other"], "kept"),
+        ("decommissioning", ["other"], "gone"),
+    ],
+)
+def test_run_scope_modes(state: str, requested: list[str], mode: str) -> None:
+    registered = [RegisteredCluster("c1", state, ("h",)), RegisteredCluster("other", "ready", ("i",))]
+    scope = run_scope(registered, requested, {"h": "failed"}, {})
+    assert scope.views["c1"].mode == mode
+    assert scope.complete is (not requested)
+    assert scope.observe == sorted(n for n, v in scope.views.items() if v.mode == "observed")
+    if mode != "gone":
+        assert scope.views["c1"].serving is False  # its only zone is failed
+
+
+def test_run_scope_refuses_unknown_clusters() -> None:
+    with pytest.raises(ValueError, match=r"clusters not in the fleet registry: nope \(registered: c1\)"):
+        run_scope([RegisteredCluster("c1", "ready")], ["nope"], {}, {})
+
+
+def test_withdrawal_removes_only_the_cluster_names() -> None:
+    zone = FakeZone()
+    views = {
+        c: ClusterView(c, "observed", services=(ExportedService(c, "shop", "web", (f"203.0.113.{i}",)),))
+        for i, c in enumerate(("c1", "c2"), start=1)
+    }
+    settings = RegistrationSettings(domain=DOMAIN, owner=OWNER)
+    zone.apply(plan_registrations(settings, zone.listing(), views))
+    withdrawal = plan_withdrawal(settings, zone.listing(), "c2")
+    zone.apply(withdrawal)
+    assert {r.rr for r in zone.records.values()} == {
+        "web.shop.c1",
+        "_yunfleet.web.shop.c1",
+        "web.shop.global",
+        "_yunfleet.web.shop.global",
+    }
+    assert [r.value for r in zone.at("web.shop.global")] == ["203.0.113.1"]
+    assert plan_withdrawal(settings, zone.listing(), "c2").changes == []
+    zone.apply(plan_withdrawal(settings, zone.listing(), "c1"))
+    assert zone.records == {}

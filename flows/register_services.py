@@ -1,0 +1,244 @@
+"""Tasks of the ``register_services`` DAG: task X is the function X below.
+
+The fleet-wide reconcile of exported Services into the fleet's DNS zone: the registry decides which
+clusters are read (``include.services.scope``), each cluster's Services are read by one mapped task,
+the zone is read once, the pure planner (``include.services.plan``) makes the minimal diff, the gate
+(``include.services.quality``) checks it, and the apply step sends it name by name. No per-cluster
+lock: ``max_active_runs=1`` serialises the runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from airflow.sdk import task
+
+from flows import hooks, run
+
+log = logging.getLogger(__name__)
+
+#: the step that writes; ``finish`` reports a failed run as "may have changed" once it ran
+APPLY_TASKS = ("apply",)
+#: observing a cluster that does not answer should not hold the fleet's run for minutes
+OBSERVE_RETRIES: dict[str, Any] = {"retries": 2, "retry_delay": 5, "retry_exponential_backoff": 0}
+
+
+def settings_of(context: Mapping[str, Any], *, complete: bool = True) -> Any:
+    from include.services.model import RegistrationSettings
+
+    params = run.params_of(context)
+    return RegistrationSettings.from_extra(hooks.cloud_extra(), policy=params["policy"], complete=complete)
+
+
+#: XCom key of ``select_clusters``'s settings and cluster views (its return value is the clusters to read)
+SCOPE_KEY = "scope"
+
+
+@task(retries=0)
+@run.entry
+def select_clusters(**context: Any) -> list[str]:
+    """Settings and the registry's clusters: which are read, kept as they are, or leaving; no cloud call.
+
+    Returns the clusters to read (what ``observe_cluster`` maps over); the settings and every cluster's
+    view go to XCom key ``scope``.
+    """
+    from include.services.scope import RegisteredCluster, run_scope
+
+    params = run.params_of(context)
+    registry = hooks.registry().registry
+    registered = [
+        RegisteredCluster(
+            c.name,
+            c.state,
+            tuple(sorted({p.zone_id for p in c.node_pools} or set(c.spec.get("zones") or ()))),
+        )
+        for c in registry.list_clusters(include_deleted=True)
+    ]
+    fleet_states = {z.zone_id: z.state for z in registry.list_zone_states()}
+    cluster_states = {
+        c.name: {z.zone_id: z.state for z in registry.list_zone_states(scope=c.name)} for c in registered
+    }
+    try:
+        scope = run_scope(registered, params.get("clusters") or [], fleet_states, cluster_states)
+    except ValueError as exc:
+        run.fail(f"invalid clusters, nothing was changed: {exc}")
+    settings = settings_of(context, complete=scope.complete)
+    errors = settings.errors()
+    if errors:
+        run.fail("invalid settings, nothing was changed: " + "; ".join(errors))
+    for view in scope.views.values():
+        log.info("cluster %s: %s%s", view.name, view.mode, f" ({view.reason})" if view.reason else "")
+    views = [v.to_json() for v in scope.views.values()]
+    context["ti"].xcom_push(key=SCOPE_KEY, value={"settings": settings.to_json(), "views": views})
+    return scope.observe
+
+
+@task(pool="kubernetes_api", **OBSERVE_RETRIES)
+@run.reported
+def observe_cluster(cluster: str, **context: Any) -> dict[str, Any]:
+    """One cluster's exported Services (one list call): namespace, name, load balancer addresses, weight."""
+    from include.services.model import exported_service
+
+    found = []
+    for service in hooks.kube(cluster).list_services():
+        meta, spec, status = service.metadata, service.spec, service.status
+        ingress = (status.load_balancer.ingress if status and status.load_balancer else None) or []
+        item = exported_service(
+            cluster,
+            meta.namespace,
+            meta.name,
+            service_type=spec.type if spec else None,
+            annotations=meta.annotations,
+            ingress_ips=[i.ip for i in ingress if i.ip],
+        )
+        if item is not None:
+            found.append(item.to_json())
+    log.info("%s exports %d Service(s)", cluster, len(found))
+    return {"cluster": cluster, "services": found}
+
+
+@task(pool="alibaba_dns_api", trigger_rule="all_done")
+@run.reported
+def plan(**context: Any) -> dict[str, Any]:
+    """Read the zone (every page), plan the minimal diff, check the edition's TTL bounds and the gate."""
+    from dataclasses import replace
+
+    from include.services.model import (
+        MODE_KEPT,
+        MODE_OBSERVED,
+        ClusterView,
+        ExportedService,
+        RegistrationSettings,
+    )
+    from include.services.plan import plan_registrations
+    from include.services.quality import check_gate, ttl_problem
+
+    ti = context["ti"]
+    scope = run.pull(ti, "select_clusters", SCOPE_KEY)
+    if scope is None:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException("select_clusters did not finish; nothing to plan")
+    observed = {o["cluster"]: o for o in run.flatten(run.pull(ti, "observe_cluster"))}
+    cluster_views: dict[str, ClusterView] = {}
+    unread: list[str] = []
+    for raw in scope["views"]:
+        view = ClusterView.from_json(raw)
+        if view.mode == MODE_OBSERVED:
+            if view.name in observed:
+                services = [ExportedService.from_json(s) for s in observed[view.name]["services"]]
+                view = view.with_services(services)
+            else:
+                unread.append(view.name)
+                view = replace(view, mode=MODE_KEPT, reason="could not be read (see observe_cluster)")
+        cluster_views[view.name] = view
+    config = RegistrationSettings.from_json(scope["settings"])
+    dns = hooks.dns()
+    records = dns.list_zone(config.domain)
+    result = plan_registrations(config, records, cluster_views)
+    min_ttl = 1
+    if result.writes_ttl:
+        min_ttl, edition = dns.domain_min_ttl(config.domain)
+        problem = ttl_problem(config.ttl, min_ttl, config.domain, edition)
+        if problem:
+            run.fail(problem)
+    report = check_gate(result, records, domain=config.domain, owner=config.owner, min_ttl=min_ttl)
+    if not report.success:
+        run.fail("the plan failed its gate, nothing was changed: " + " | ".join(report.failures))
+    log.info(
+        "%d records read; %d names published; %d changes on %d names; %d conflicts",
+        len(records),
+        result.published,
+        len(result.changes),
+        len(result.names),
+        len(result.conflicts),
+    )
+    return {"plan": result.to_json(), "unread": unread, "records": len(records)}
+
+
+@task.short_circuit(ignore_downstream_trigger_rules=False, retries=0)
+def show_plan(planned: dict[str, Any], **context: Any) -> bool:
+    """The plan in the log; a dry run records each change as a ``dry_run`` audit row and stops here."""
+    from include.services.plan import ServicePlan
+
+    result = ServicePlan.from_json(planned["plan"])
+    actions = [
+        run.PlannedAction("alidns", c.action, c.target(result.domain), c.request(result.domain), c.cluster)
+        for c in result.changes
+    ]
+    return run.show_plan(context, "fleet", result.summary() or ["nothing to change"], actions)
+
+
+@task(pool="alibaba_dns_api")
+@run.reported
+def apply(planned: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """Send the changes name by name; an error stops only its name, the others go on."""
+    from include.services.plan import ServicePlan
+
+    result = ServicePlan.from_json(planned["plan"])
+    dns = hooks.dns()
+    sent, failures = 0, []
+    for name in result.names:
+        count, failure = dns.apply_name_plan(result.domain, name)
+        sent += count
+        if failure:
+            log.error("%s", failure)
+            failures.append(failure)
+    log.info("%d changes sent; %d names failed", sent, len(failures))
+    return {"sent": sent, "failures": failures}
+
+
+@task(retries=0)
+@run.reported
+def report(planned: dict[str, Any], applied: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """What the run published; fails (after every other name was done) if a cluster or a name failed."""
+    from include.services.plan import ServicePlan
+
+    result = ServicePlan.from_json(planned["plan"])
+    for conflict in result.conflicts:
+        log.warning("conflict, left alone: %s", conflict)
+    problems = [f"{c}: could not be read; its names were left as they are" for c in planned["unread"]]
+    problems += applied["failures"]
+    if problems:
+        run.fail(f"{len(problems)} problem(s): " + "; ".join(problems)[:900])
+    return {
+        "published": result.published,
+        "sent": applied["sent"],
+        "conflicts": list(result.conflicts),
+    }
+
+
+def withdraw_cluster(cluster: str, domain: str) -> list[str]:
+    """Take a decommissioned cluster's names out of the zone (for ``decommission_cluster``).
+
+    Its ``<svc>.<ns>.<cluster>`` names and its records in global names go; every other name stays.
+    Returns what was deleted (``<rr>.<domain> <type> <value>``).
+
+    :raises RuntimeError: a name could not be changed (one line per name).
+    """
+    from include.services.model import RegistrationSettings
+    from include.services.plan import plan_withdrawal
+    from include.services.quality import check_gate
+
+    settings = RegistrationSettings.from_extra({**hooks.cloud_extra(), "dns_domain": domain})
+    dns = hooks.dns(cluster)
+    records = dns.list_zone(domain)
+    result = plan_withdrawal(settings, records, cluster)
+    report = check_gate(result, records, domain=domain, owner=settings.owner, min_ttl=1)
+    if not report.success:
+        raise RuntimeError("the withdrawal failed its gate: " + " | ".join(report.failures))
+    failures = []
+    for name in result.names:
+        _, failure = dns.apply_name_plan(domain, name)
+        if failure:
+            failures.append(failure)
+    if failures:
+        raise RuntimeError("; ".join(failures))
+    return [c.target(domain) for c in result.changes if c.action == "DeleteDomainRecord"]
+
+
+LIFECYCLE = run.Lifecycle(done_task="report", success_state=None, apply_tasks=APPLY_TASKS, lock_task=None)
+
+finish = run.finish_task(LIFECYCLE)
