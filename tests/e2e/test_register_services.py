@@ -1,0 +1,198 @@
+"""register_services end to end: two provisioned clusters, Services exported through the kubernetes
+client, runs triggered through the Airflow REST API, names checked with dnspython against the
+sandbox's DNS server, calls counted in the sandbox's call log.
+
+The two small clusters are provisioned once for the module (in parallel); the cases build on each
+other in file order. The DAG's schedule is paused again when the module ends. Behaviour in depth
+(foreign records, hand damage, paging, faults, TTL bounds) is covered without Airflow in
+tests/flows/test_register_services.py; here the DAG, its wiring and decommissioning are exercised.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alibabacloud_alidns20150109 import models as dns_models
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+
+from include.registry import FleetRegistry, create_registry_engine
+from tests.fixtures.provisioning import (
+    DOMAIN,
+    READ_PREFIXES,
+    all_calls,
+    cluster_conf,
+    decommission,
+    registry_rows,
+    resolve,
+)
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
+
+DAG = "register_services"
+EAST, WEST = "svc-east", "svc-west"
+ZONES = {EAST: "cn-hangzhou-h", WEST: "cn-hangzhou-i"}
+
+
+def _conf(name: str) -> dict[str, Any]:
+    return {**cluster_conf(name, f"OPS-{name}", small=True), "zones": [ZONES[name]]}
+
+
+def _kube(platform: Any, name: str, tmp: Path) -> k8s.CoreV1Api:
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "yunfleet"), "kubeconfig", name],
+        env=platform.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    path = tmp / f"{name}.kubeconfig"
+    path.write_text(out.stdout)
+    return k8s.CoreV1Api(k8s_config.new_client_from_config(str(path)))
+
+
+@pytest.fixture(scope="module")
+def fleet(platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Two small clusters in different zones, provisioned in parallel, with a namespace ``shop``."""
+    runs = {n: platform.trigger("provision_cluster", _conf(n), note=f"ticket OPS-{n}") for n in (EAST, WEST)}
+    for run_id in runs.values():
+        state = platform.wait("provision_cluster", run_id, timeout=900)
+        assert state == "success", platform.explain("provision_cluster", run_id)
+    tmp = tmp_path_factory.mktemp("kubeconfigs")
+    cores = {n: _kube(platform, n, tmp) for n in runs}
+    for core in cores.values():
+        core.create_namespace({"metadata": {"name": "shop"}})
+    registry = FleetRegistry(create_registry_engine(f"sqlite:///{Path(platform.home) / 'yunfleet.db'}"))
+    try:
+        yield {"core": cores, "registry": registry}
+    finally:
+        platform.client.rest.set_paused(DAG, True)
+
+
+def export(fleet: dict[str, Any], cluster: str, name: str, weight: int | None = None) -> str:
+    """A LoadBalancer Service annotated for export; returns its SLB address (sandbox CCM)."""
+    from tests.sandbox.kube.helpers import wait_until
+
+    core = fleet["core"][cluster]
+    annotations = {"yunfleet.io/export": "true"}
+    if weight is not None:
+        annotations["yunfleet.io/weight"] = str(weight)
+    core.create_namespaced_service(
+        "shop",
+        {
+            "metadata": {"name": name, "annotations": annotations},
+            "spec": {
+                "type": "LoadBalancer",
+                "selector": {"app": name},
+                "ports": [{"port": 80, "targetPort": 8080}],
+            },
+        },
+    )
+    service = wait_until(
+        lambda: (s := core.read_namespaced_service(name, "shop")).status.load_balancer.ingress and s,
+        timeout=60,
+        what=f"{cluster}/shop/{name} address",
+    )
+    return str(service.status.load_balancer.ingress[0].ip)
+
+
+def reconcile(platform: Any, **conf: Any) -> str:
+    run_id = platform.trigger(DAG, conf, note="e2e")
+    state = platform.wait(DAG, run_id, timeout=600)
+    assert state == "success", platform.explain(DAG, run_id)
+    return run_id
+
+
+def dns_writes(platform: Any, since: int) -> list[str]:
+    return [
+        c["action"]
+        for c in all_calls(platform.sandbox, since)
+        if c["product"] == "alidns" and not str(c["action"]).startswith(READ_PREFIXES)
+    ]
+
+
+def answers(platform: Any, name: str, queries: int) -> Counter[str]:
+    counted: Counter[str] = Counter()
+    for _ in range(queries):
+        counted.update(resolve(platform.sandbox, name))
+    return counted
+
+
+def test_exported_services_resolve_per_cluster_and_weighted_globally(
+    platform: Any, fleet: dict[str, Any]
+) -> None:
+    east, west = export(fleet, EAST, "web"), export(fleet, WEST, "web", weight=30)
+    cart_east, cart_west = export(fleet, EAST, "cart"), export(fleet, WEST, "cart")
+    run_id = reconcile(platform, ticket_id="OPS-4242")
+    assert resolve(platform.sandbox, f"web.shop.{EAST}.{DOMAIN}") == [east]
+    assert resolve(platform.sandbox, f"web.shop.{WEST}.{DOMAIN}") == [west]
+    assert answers(platform, f"web.shop.global.{DOMAIN}", 40) == {east: 10, west: 30}
+    assert set(answers(platform, f"cart.shop.global.{DOMAIN}", 2)) == {cart_east, cart_west}
+    rows = registry_rows(
+        platform, "SELECT ticket_id, outcome, product FROM audit_events WHERE run_id = ?", (run_id,)
+    )
+    assert rows and {r for r in rows} == {("OPS-4242", "ok", "alidns")}
+
+
+def test_a_second_run_reads_the_zone_and_each_cluster_once_and_writes_nothing(
+    platform: Any, fleet: dict[str, Any]
+) -> None:
+    since = platform.sandbox.calls()["next"]
+    reconcile(platform)
+    calls = all_calls(platform.sandbox, since)
+    assert dns_writes(platform, since) == []
+    records = (
+        platform.sandbox.dns_client()
+        .describe_domain_records(dns_models.DescribeDomainRecordsRequest(domain_name=DOMAIN, page_size=1))
+        .body.total_count
+    )
+    reads = Counter(c["action"] for c in calls if c["product"] == "alidns")
+    assert reads == {"DescribeDomainRecords": math.ceil(records / 500)}
+    ready = registry_rows(platform, "SELECT count(*) FROM clusters WHERE state IN ('ready', 'degraded')", ())
+    service_lists = [c for c in calls if c["product"] == "k8s" and "services" in str(c["action"])]
+    assert len(service_lists) == ready[0][0]
+
+
+def test_failed_zone_and_unexport_leave_the_global_names(platform: Any, fleet: dict[str, Any]) -> None:
+    east = resolve(platform.sandbox, f"web.shop.{EAST}.{DOMAIN}")
+    west = resolve(platform.sandbox, f"web.shop.{WEST}.{DOMAIN}")
+    cart_east = resolve(platform.sandbox, f"cart.shop.{EAST}.{DOMAIN}")
+    fleet["registry"].set_zone_state(ZONES[WEST], "failed", detail={"reason": "e2e"})
+    fleet["core"][WEST].patch_namespaced_service(
+        "cart", "shop", {"metadata": {"annotations": {"yunfleet.io/export": "false"}}}
+    )
+    since = platform.sandbox.calls()["next"]
+    reconcile(platform)
+    assert Counter(dns_writes(platform, since)) == {"SetDomainRecordStatus": 1, "DeleteDomainRecord": 3}
+    assert set(answers(platform, f"web.shop.global.{DOMAIN}", 10)) == set(east)
+    assert set(answers(platform, f"cart.shop.global.{DOMAIN}", 4)) == set(cart_east)
+    assert resolve(platform.sandbox, f"cart.shop.{WEST}.{DOMAIN}") == []
+    fleet["registry"].set_zone_state(ZONES[WEST], "healthy")
+    reconcile(platform)
+    assert answers(platform, f"web.shop.global.{DOMAIN}", 40) == {east[0]: 10, west[0]: 30}
+
+
+def test_decommission_removes_the_cluster_names(platform: Any, fleet: dict[str, Any]) -> None:
+    east = resolve(platform.sandbox, f"web.shop.{EAST}.{DOMAIN}")
+    assert decommission(platform, WEST, "OPS-4243") == "success"
+    assert resolve(platform.sandbox, f"web.shop.{WEST}.{DOMAIN}") == []
+    assert set(answers(platform, f"web.shop.global.{DOMAIN}", 6)) == set(east)
+    rows = registry_rows(
+        platform,
+        "SELECT target FROM audit_events WHERE ticket_id = ? AND action = 'DeleteDomainRecord'",
+        ("OPS-4243",),
+    )
+    deleted = {r[0] for r in rows}
+    assert any(f"web.shop.{WEST}." in t for t in deleted) and any("web.shop.global." in t for t in deleted)
+    since = platform.sandbox.calls()["next"]
+    reconcile(platform)
+    assert dns_writes(platform, since) == []
