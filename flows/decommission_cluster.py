@@ -141,12 +141,10 @@ def delete_instances(inv: dict[str, Any], **context: Any) -> dict[str, Any]:
     """Workers first, then the control plane; waits until every instance is gone."""
     cluster = cluster_of(context)
     ecs = hooks.ecs(cluster)
-    deleted: list[str] = []
-    targets: list[str] = []
-    for action in _actions(inv, "ecs", "DeleteInstances"):
-        targets.extend(action.targets)
-        deleted.extend(ecs.delete_instances(action.targets, cluster=cluster))
-    if targets:
+    batches = [action.targets for action in _actions(inv, "ecs", "DeleteInstances")]
+    deleted = ecs.delete_instances_and_wait(batches, cluster=cluster, wait=False)
+    targets = [i for batch in batches for i in batch]
+    if targets:  # also the ones a previous try released: the security group goes only after all of them
         ecs.wait_for("instances_deleted", instance_ids=targets, poll_interval=2.0, max_attempts=150)
     return {"deleted": deleted}
 

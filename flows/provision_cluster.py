@@ -278,9 +278,8 @@ def control_plane(validated: dict[str, Any], sg: dict[str, Any], **context: Any)
 def apiserver_lb(validated: dict[str, Any], cp: dict[str, Any], **context: Any) -> dict[str, Any]:
     """The intranet SLB in front of the API servers: TCP 6443 listener, control-plane backends."""
     request = request_of(context)
-    slb = hooks.slb(request.cluster_name)
     zones = request.zones
-    lb = slb.ensure_load_balancer(
+    lb = hooks.slb(request.cluster_name).ensure_tcp_load_balancer(
         cluster=request.cluster_name,
         name=load_balancer_name(request.cluster_name),
         role=ROLE_APISERVER_LB,
@@ -289,20 +288,15 @@ def apiserver_lb(validated: dict[str, Any], cp: dict[str, Any], **context: Any) 
         vpc_id=validated["network"]["vpc_id"],
         master_zone_id=zones[0],
         slave_zone_id=zones[1] if len(zones) > 1 else None,
-    )
-    lb_id = lb["load_balancer_id"]
-    listener = slb.ensure_tcp_listener(
-        load_balancer_id=lb_id,
         listener_port=API_SERVER_PORT,
         backend_port=API_SERVER_PORT,
-        cluster=request.cluster_name,
+        backends={i: 100 for i in cp["instance_ids"]},
+        remove_other_backends=True,
     )
-    backends = slb.ensure_backends(
-        lb_id, {i: 100 for i in cp["instance_ids"]}, remove_others=True, cluster=request.cluster_name
+    hooks.registry().registry.update_endpoints(
+        request.cluster_name, load_balancer_id=lb["load_balancer_id"], address=lb["address"]
     )
-    address = lb.get("address") or slb.describe_load_balancer(lb_id).address
-    hooks.registry().registry.update_endpoints(request.cluster_name, load_balancer_id=lb_id, address=address)
-    return {"load_balancer_id": lb_id, "address": address, "listener": listener, "backends": backends}
+    return {k: lb[k] for k in ("load_balancer_id", "address", "listener", "backends")}
 
 
 @task(pool="alibaba_dns_api")
@@ -315,20 +309,16 @@ def api_dns(validated: dict[str, Any], lb: dict[str, Any], **context: Any) -> di
     domain = validated["domain"]
     rr = api_record_rr(request.cluster_name)
     owner = api_record_owner(request.cluster_name)
-    summary = hooks.dns(request.cluster_name).reconcile_records(
-        domain=domain, rr=rr, record_type="A", values={lb["address"]: None}, owner=owner, ttl=60
+    summary = hooks.dns(request.cluster_name).reconcile_and_claim(
+        domain=domain,
+        rr=rr,
+        record_type="A",
+        values={lb["address"]: None},
+        owner=owner,
+        ttl=60,
+        cluster=request.cluster_name,
     )
     registry = hooks.registry().registry
-    for value, record_id in (summary.get("record_ids") or {}).items():
-        registry.claim_dns(
-            domain=domain,
-            rr=rr,
-            record_type="A",
-            value=value,
-            owner=owner,
-            record_id=record_id,
-            cluster=request.cluster_name,
-        )
     fqdn = api_fqdn(request.cluster_name, domain)
     registry.update_endpoints(
         request.cluster_name, dns_name=fqdn, api_server=kube_server_url(request.cluster_name, domain)
