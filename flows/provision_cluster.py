@@ -249,9 +249,8 @@ def control_plane(validated: dict[str, Any], sg: dict[str, Any], **context: Any)
     """
     import datetime as dt
 
+    from flows.nodes import ensure_control_plane
     from include.provisioning.apply import ensure_control_plane_bootstrap
-    from include.provisioning.node_batches import ensure_control_plane
-    from operators.hooks.ecs import InstanceSpec
 
     request = request_of(context)
     ecs = hooks.ecs(request.cluster_name)
@@ -260,7 +259,6 @@ def control_plane(validated: dict[str, Any], sg: dict[str, Any], **context: Any)
     result = ensure_control_plane(
         ecs,
         hooks.kms(request.cluster_name),
-        InstanceSpec,
         request=request,
         plan=ProvisionPlan.from_json(validated["plan"]),
         control_plane=lambda: ensure_control_plane_bootstrap(registry, request.cluster_name, now),
@@ -342,8 +340,7 @@ def worker_pool(
     Missing workers join with a bootstrap token created for this batch through the cluster's API,
     delivered in a KMS secret named in their user-data.
     """
-    from include.provisioning.node_batches import ensure_planned_workers
-    from operators.hooks.ecs import InstanceSpec
+    from flows.nodes import ensure_planned_workers
 
     request = request_of(context)
     planned = PlannedResource.from_json(item)
@@ -352,7 +349,6 @@ def worker_pool(
         ecs,
         hooks.kms(request.cluster_name),
         hooks.kube(request.cluster_name),
-        InstanceSpec,
         request=request,
         item=planned,
         nonce=ecs.client_token(f"delivery:{planned.key}"),

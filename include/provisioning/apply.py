@@ -3,7 +3,8 @@
 The cluster CA and the admin client certificate are generated once and stored encrypted; the
 control plane's shared bootstrap material (token, certificate key) is kept there only while it is
 valid. Nothing here leaves the task: steps return hashes and names, never secrets. Launching the
-instances that receive this material is :mod:`include.provisioning.node_batches`.
+instances that receive this material is ``flows.nodes``; what a batch is,
+:mod:`include.provisioning.node_batches`.
 """
 
 from __future__ import annotations
