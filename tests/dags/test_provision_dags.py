@@ -145,7 +145,7 @@ def test_provision_wiring() -> None:
     assert tasks["finish"].trigger_rule == "all_done"
     assert tasks["wait_nodes"].trigger_rule == "none_failed_min_one_success"
     assert tasks["finish"].upstream_task_ids == {"verify"}
-    assert tasks["verify"].upstream_task_ids == {"register"}
+    assert tasks["verify"].upstream_task_ids == {"register", "validate"}
     assert getattr(tasks["worker_pool"], "_is_mapped", False) or type(
         tasks["worker_pool"]
     ).__name__.startswith("Mapped")
