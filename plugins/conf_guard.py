@@ -168,7 +168,7 @@ async def _buffer(receive: Receive) -> tuple[bytes | None, Receive]:
 
 
 async def _send_json(send: Send, status: int, content: dict[str, Any]) -> None:
-    body = json.dumps(content).encode()
+    body = json.dumps(content, separators=(",", ":")).encode()  # compact, as Airflow's own errors
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
