@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.fixtures.provisioning import (
@@ -269,19 +270,39 @@ def test_unknown_conf_key_is_refused_before_any_cloud_call(
         conf = {**cluster_conf("iota", "OPS-2100", small=True), **typo}
     else:
         conf = {"cluster_name": CLUSTER, "confirm_cluster_name": CLUSTER, "ticket_id": "OPS-2101", **typo}
+    platform.client.wait_for_dag(dag_id)
+    runs_before = platform.api("GET", f"/api/v2/dags/{dag_id}/dagRuns").json()["total_entries"]
     response = platform.api(
         "POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf, "note": "typo"}
     )
-    if response.status_code == 400:  # refused at the REST API
-        assert message in response.json()["detail"]
-    else:  # or by the run's first task
-        assert response.status_code == 200, response.text
-        run_id = response.json()["dag_run_id"]
-        assert platform.wait(dag_id, run_id, timeout=600) == "failed"
-        assert message in run_report(platform, dag_id, run_id)
+    # refused at the REST API by plugins/conf_guard.py; no run is created
+    assert response.status_code == 400, response.text
+    assert message in response.json()["detail"]
+    assert platform.api("GET", f"/api/v2/dags/{dag_id}/dagRuns").json()["total_entries"] == runs_before
     assert platform.sandbox.calls(since)["calls"] == []
     assert registry_rows(platform, "SELECT name FROM clusters WHERE name = 'iota'", ()) == []
     assert registry_rows(platform, "SELECT state FROM clusters WHERE name = ?", (CLUSTER,)) == [("ready",)]
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({}, 401), ({"Authorization": "Bearer not-a-token"}, 403)],
+)
+def test_unknown_conf_key_from_a_caller_airflow_rejects_gets_airflows_answer(
+    platform: Any, headers: dict[str, str], status: int
+) -> None:
+    """The conf guard judges only callers Airflow lets trigger the DAG: others learn no param name."""
+    platform.client.wait_for_dag("provision_cluster")
+    conf = {**cluster_conf("iota", "OPS-2102", small=True), "dryrun": True}
+    response = httpx.post(
+        f"{platform.base_url}/api/v2/dags/provision_cluster/dagRuns",
+        json={"logical_date": None, "conf": conf},
+        headers=headers,
+        timeout=30.0,
+        trust_env=False,
+    )
+    assert response.status_code == status, response.text
+    assert "dry_run" not in response.text and "declared params" not in response.text
 
 
 def test_decommission_leaves_nothing_tagged(platform: Any, alpha: dict[str, Any]) -> None:
