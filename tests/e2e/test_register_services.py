@@ -3,9 +3,10 @@ client, runs triggered through the Airflow REST API, names checked with dnspytho
 sandbox's DNS server, calls counted in the sandbox's call log.
 
 The two small clusters are provisioned once for the module (in parallel); the cases build on each
-other in file order. The DAG's schedule is paused again when the module ends. Behaviour in depth
-(foreign records, hand damage, paging, faults, TTL bounds) is covered without Airflow in
-tests/flows/test_register_services.py; here the DAG, its wiring and decommissioning are exercised.
+other in file order. The DAG's schedule is paused again when the module ends. Three runs only:
+behaviour in depth (recovery, foreign records, hand damage, paging over 1,200 records, faults, TTL
+bounds, the decommission hook) is covered without Airflow in tests/flows/test_register_services.py;
+here the DAG, its wiring and the audit trail are exercised.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,6 @@ from tests.fixtures.provisioning import (
     READ_PREFIXES,
     all_calls,
     cluster_conf,
-    decommission,
     registry_rows,
     resolve,
 )
@@ -105,11 +106,22 @@ def export(fleet: dict[str, Any], cluster: str, name: str, weight: int | None = 
     return str(service.status.load_balancer.ingress[0].ip)
 
 
-def reconcile(platform: Any, **conf: Any) -> str:
-    run_id = platform.trigger(DAG, conf, note="e2e")
+def reconcile(platform: Any, clusters: tuple[str, ...] = (EAST, WEST), **conf: Any) -> str:
+    """A manual run over this module's clusters (others in the session's registry are left alone)."""
+    run_id = platform.trigger(DAG, {"clusters": list(clusters), **conf}, note="e2e")
     state = platform.wait(DAG, run_id, timeout=600)
     assert state == "success", platform.explain(DAG, run_id)
     return run_id
+
+
+def run_calls(platform: Any, run_id: str, since: int) -> list[dict[str, Any]]:
+    """Calls made while ``run_id`` ran (``max_active_runs=1``: no other run of the DAG overlaps it)."""
+    run = platform.client.run(DAG, run_id)
+    start, end = (
+        datetime.fromisoformat(str(run[k]).replace("Z", "+00:00")).timestamp()
+        for k in ("start_date", "end_date")
+    )
+    return [c for c in all_calls(platform.sandbox, since) if start <= c["time"] <= end]
 
 
 def dns_writes(platform: Any, since: int) -> list[str]:
@@ -130,25 +142,32 @@ def answers(platform: Any, name: str, queries: int) -> Counter[str]:
 def test_exported_services_resolve_per_cluster_and_weighted_globally(
     platform: Any, fleet: dict[str, Any]
 ) -> None:
+    since = platform.sandbox.calls()["next"]
+    (first_row,) = registry_rows(platform, "SELECT coalesce(max(id), 0) FROM audit_events", ())[0]
     east, west = export(fleet, EAST, "web"), export(fleet, WEST, "web", weight=30)
     cart_east, cart_west = export(fleet, EAST, "cart"), export(fleet, WEST, "cart")
-    run_id = reconcile(platform, ticket_id="OPS-4242")
+    reconcile(platform, ticket_id="OPS-4242")
     assert resolve(platform.sandbox, f"web.shop.{EAST}.{DOMAIN}") == [east]
     assert resolve(platform.sandbox, f"web.shop.{WEST}.{DOMAIN}") == [west]
     assert answers(platform, f"web.shop.global.{DOMAIN}", 40) == {east: 10, west: 30}
     assert set(answers(platform, f"cart.shop.global.{DOMAIN}", 2)) == {cart_east, cart_west}
+    # every write is audited (by whichever run made it: the schedule may beat the manual run)
     rows = registry_rows(
-        platform, "SELECT ticket_id, outcome, product FROM audit_events WHERE run_id = ?", (run_id,)
+        platform,
+        "SELECT action, outcome FROM audit_events WHERE id > ? AND dag_id = ? AND product = 'alidns'",
+        (first_row, DAG),
     )
-    assert rows and {r for r in rows} == {("OPS-4242", "ok", "alidns")}
+    writes = dns_writes(platform, since)
+    assert len(writes) >= 2 * 4 + 2 and sorted(a for a, _ in rows) == sorted(writes)
+    assert {o for _, o in rows} == {"ok"}
 
 
 def test_a_second_run_reads_the_zone_and_each_cluster_once_and_writes_nothing(
     platform: Any, fleet: dict[str, Any]
 ) -> None:
     since = platform.sandbox.calls()["next"]
-    reconcile(platform)
-    calls = all_calls(platform.sandbox, since)
+    run_id = reconcile(platform)
+    calls = run_calls(platform, run_id, since)
     assert dns_writes(platform, since) == []
     records = (
         platform.sandbox.dns_client()
@@ -157,42 +176,23 @@ def test_a_second_run_reads_the_zone_and_each_cluster_once_and_writes_nothing(
     )
     reads = Counter(c["action"] for c in calls if c["product"] == "alidns")
     assert reads == {"DescribeDomainRecords": math.ceil(records / 500)}
-    ready = registry_rows(platform, "SELECT count(*) FROM clusters WHERE state IN ('ready', 'degraded')", ())
     service_lists = [c for c in calls if c["product"] == "k8s" and "services" in str(c["action"])]
-    assert len(service_lists) == ready[0][0]
+    assert len(service_lists) == 2
 
 
 def test_failed_zone_and_unexport_leave_the_global_names(platform: Any, fleet: dict[str, Any]) -> None:
     east = resolve(platform.sandbox, f"web.shop.{EAST}.{DOMAIN}")
     west = resolve(platform.sandbox, f"web.shop.{WEST}.{DOMAIN}")
     cart_east = resolve(platform.sandbox, f"cart.shop.{EAST}.{DOMAIN}")
+    since = platform.sandbox.calls()["next"]
     fleet["registry"].set_zone_state(ZONES[WEST], "failed", detail={"reason": "e2e"})
     fleet["core"][WEST].patch_namespaced_service(
         "cart", "shop", {"metadata": {"annotations": {"yunfleet.io/export": "false"}}}
     )
-    since = platform.sandbox.calls()["next"]
     reconcile(platform)
     assert Counter(dns_writes(platform, since)) == {"SetDomainRecordStatus": 1, "DeleteDomainRecord": 3}
     assert set(answers(platform, f"web.shop.global.{DOMAIN}", 10)) == set(east)
     assert set(answers(platform, f"cart.shop.global.{DOMAIN}", 4)) == set(cart_east)
     assert resolve(platform.sandbox, f"cart.shop.{WEST}.{DOMAIN}") == []
-    fleet["registry"].set_zone_state(ZONES[WEST], "healthy")
-    reconcile(platform)
-    assert answers(platform, f"web.shop.global.{DOMAIN}", 40) == {east[0]: 10, west[0]: 30}
-
-
-def test_decommission_removes_the_cluster_names(platform: Any, fleet: dict[str, Any]) -> None:
-    east = resolve(platform.sandbox, f"web.shop.{EAST}.{DOMAIN}")
-    assert decommission(platform, WEST, "OPS-4243") == "success"
-    assert resolve(platform.sandbox, f"web.shop.{WEST}.{DOMAIN}") == []
-    assert set(answers(platform, f"web.shop.global.{DOMAIN}", 6)) == set(east)
-    rows = registry_rows(
-        platform,
-        "SELECT target FROM audit_events WHERE ticket_id = ? AND action = 'DeleteDomainRecord'",
-        ("OPS-4243",),
-    )
-    deleted = {r[0] for r in rows}
-    assert any(f"web.shop.{WEST}." in t for t in deleted) and any("web.shop.global." in t for t in deleted)
-    since = platform.sandbox.calls()["next"]
-    reconcile(platform)
-    assert dns_writes(platform, since) == []
+    assert resolve(platform.sandbox, f"web.shop.{WEST}.{DOMAIN}") == west  # its own name still answers
+    fleet["registry"].set_zone_state(ZONES[WEST], "healthy")  # recovery is tested in tests/flows

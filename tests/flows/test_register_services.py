@@ -397,20 +397,27 @@ def test_unknown_clusters_are_refused_before_any_call(fleet: dict[str, Any]) -> 
 
 
 def test_decommission_withdraws_the_cluster_names(fleet: dict[str, Any]) -> None:
+    """``decommission_cluster``'s ``delete_dns`` takes the cluster's Service names out first."""
+    from flows import decommission_cluster
+    from include.provisioning.decommission import plan_decommission
+
     sandbox = fleet["sandbox"]
     reconcile()
     east = resolve(sandbox, fqdn("web.shop.east"))
-    deleted = steps.withdraw_cluster(WEST, DOMAIN)
+    fleet["registry"].set_cluster_state(WEST, "decommissioning")
+    params = {"cluster_name": WEST, "confirm_cluster_name": WEST, "ticket_id": "OPS-12"}
+    inv = {"plan": plan_decommission(WEST, [], registered=True).to_json(), "domain": DOMAIN, "dns_owners": {}}
+    context = flow_context(load_dag("decommission_cluster"), "delete_dns", params)
+    deleted = decommission_cluster.delete_dns.function(inv, **context)["deleted"]
     assert deleted and all(".west." in d or ".global." in d for d in deleted)
     names = {r["RR"] for r in zone_records(sandbox)}
     assert not {n for n in names if n.endswith(".west") and not n.startswith("_yunfleet.api.")}
     assert set(answers(sandbox, fqdn("web.shop.global"), 6)) == set(east)
     assert resolve(sandbox, fqdn("web.shop.east")) == east
     assert txt(sandbox, fqdn("_yunfleet.api.shop.west")) != []  # the other fleet's record stays
-    # the registry still lists west as ready, so a run would publish it again; a subset run over east
-    # leaves west's (now absent) names alone and changes nothing
+    # a run while west is decommissioning has nothing left to remove
     since = mark(sandbox)
-    reconcile(clusters=[EAST])
+    reconcile()
     assert dns_writes(sandbox, since) == []
 
 
