@@ -82,7 +82,9 @@ def provision_cluster() -> None:
     )
     dns >> wait_api >> workers
     [wait_api, workers] >> nodes
-    nodes >> wait_nodes >> steps.register(validated) >> steps.verify(validated) >> steps.finish()
+    done = steps.finish()
+    nodes >> wait_nodes >> steps.register(validated) >> steps.verify(validated) >> done
+    wait_nodes >> steps.delete_delivery_secrets() >> done
 
 
 provision_cluster()

@@ -138,7 +138,8 @@ def delete_load_balancers(inv: dict[str, Any], **context: Any) -> dict[str, Any]
 @task(pool="alibaba_ecs_api")
 @run.reported
 def delete_instances(inv: dict[str, Any], **context: Any) -> dict[str, Any]:
-    """Workers first, then the control plane; waits until every instance is gone."""
+    """Workers first, then the control plane; waits until every instance is gone; then any delivery
+    secret left in KMS (a node that never booted never read it)."""
     cluster = cluster_of(context)
     ecs = hooks.ecs(cluster)
     batches = [action.targets for action in _actions(inv, "ecs", "DeleteInstances")]
@@ -146,7 +147,9 @@ def delete_instances(inv: dict[str, Any], **context: Any) -> dict[str, Any]:
     targets = [i for batch in batches for i in batch]
     if targets:  # also the ones a previous try released: the security group goes only after all of them
         ecs.wait_for("instances_deleted", instance_ids=targets, poll_interval=2.0, max_attempts=150)
-    return {"deleted": deleted}
+    # a node that never booted leaves its KMS delivery secret behind
+    secrets = hooks.kms(cluster).delete_cluster_secrets(cluster)
+    return {"deleted": deleted, "secrets_deleted": secrets}
 
 
 @task(pool="alibaba_ecs_api")

@@ -375,6 +375,22 @@ def expected_nodes(**context: Any) -> list[dict[str, Any]]:
     return nodes
 
 
+@task(pool="alibaba_ecs_api", trigger_rule="all_done")
+@run.reported
+def delete_delivery_secrets(**context: Any) -> dict[str, Any]:
+    """The nodes' KMS delivery secrets, once the nodes are Ready or the wait ended anyway.
+
+    The first control-plane node's secret holds the cluster CA key: it must not outlive the boot.
+    Runs whatever happened before it (a failed run that launched nodes cleans up too); idempotent;
+    a secret a failed launch left behind goes with the next run or with decommission.
+    """
+    ti = context["ti"]
+    if run.pull(ti, "control_plane") is None and not run.flatten(run.pull(ti, "worker_pool")):
+        return {"deleted": []}  # no node was launched by this run: no call at all
+    cluster = request_of(context).cluster_name
+    return {"deleted": hooks.kms(cluster).delete_cluster_secrets(cluster)}
+
+
 @task(outlets=[CLUSTERS])
 @run.reported
 def register(validated: dict[str, Any], **context: Any) -> dict[str, Any]:

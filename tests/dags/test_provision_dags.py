@@ -129,6 +129,7 @@ def test_provision_wiring() -> None:
         "pool_batches",
         "worker_pool",
         "expected_nodes",
+        "delete_delivery_secrets",
         "wait_nodes",
         "register",
         "verify",
@@ -144,7 +145,8 @@ def test_provision_wiring() -> None:
     assert tasks["take_lock"].retries == 0 and tasks["finish"].retries == 0
     assert tasks["finish"].trigger_rule == "all_done"
     assert tasks["wait_nodes"].trigger_rule == "none_failed_min_one_success"
-    assert tasks["finish"].upstream_task_ids == {"verify"}
+    assert tasks["finish"].upstream_task_ids == {"verify", "delete_delivery_secrets"}
+    assert tasks["delete_delivery_secrets"].trigger_rule == "all_done"
     assert tasks["verify"].upstream_task_ids == {"register", "validate"}
     assert getattr(tasks["worker_pool"], "_is_mapped", False) or type(
         tasks["worker_pool"]
