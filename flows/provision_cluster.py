@@ -15,6 +15,7 @@ from typing import Any
 from airflow.sdk import task
 
 from flows import hooks, run
+from flows import provision_reads as reads
 from flows.defaults import CLUSTERS
 from include.fleet.contract import (
     API_SERVER_PORT,
@@ -28,10 +29,6 @@ from include.provisioning.plan import PlannedResource, ProvisionPlan
 from include.provisioning.request import ProvisionRequest
 
 log = logging.getLogger(__name__)
-
-#: the ECS image family nodes run when neither the request nor the connection names an image
-#: (public Ubuntu 22.04 images; ``DescribeImages`` with ``ImageFamily``, newest ``Available``)
-DEFAULT_IMAGE_FAMILY = "acs:ubuntu_22_04_x64"
 
 #: the steps that change the cloud or the registry's secrets; ``finish`` marks the cluster
 #: ``failed`` when one of them ran and the run did not complete
@@ -80,10 +77,10 @@ def validate(lock: dict[str, Any], **context: Any) -> dict[str, Any]:
     ecs = hooks.ecs(request.cluster_name)
     extra = hooks.cloud_extra()
     net = ecs.network(request.zones, extra.get("vpc_id"))
-    facts = cloud_facts(ecs, request, info, net)
-    images, image_errors = resolve_images(ecs, request, extra)
+    facts = reads.cloud_facts(ecs, request, info, net)
+    images, image_errors = reads.resolve_images(ecs, request, extra)
     plan = plan_provision(request, generation=info.generation)
-    errors = cloud_errors(request, facts) + image_errors + dns_conflicts(plan, str(extra["dns_domain"]))
+    errors = cloud_errors(request, facts) + image_errors + reads.dns_conflicts(plan, str(extra["dns_domain"]))
     if errors:
         run.fail("validation failed, nothing was changed: " + "; ".join(errors))
     assert net is not None
@@ -100,75 +97,6 @@ def validate(lock: dict[str, Any], **context: Any) -> dict[str, Any]:
         "worker_batches": [r.to_json() for r in plan.worker_batches()],
         "rules": security_rules(net.cidr_block),
     }
-
-
-def cloud_facts(ecs: Any, request: ProvisionRequest, info: Any, net: Any) -> Any:
-    """What ``include.provisioning.validation.cloud_errors`` judges a request by, read from the cloud."""
-    from include.provisioning.validation import CloudFacts
-
-    types = sorted(request.instance_types())
-    existing = ecs.list_cluster_instances(request.cluster_name)
-    vcpus = ecs.instance_vcpus(types + [i.instance_type for i in existing])
-    return CloudFacts(
-        region_id=ecs.conn_config.region_id,
-        zones=ecs.zones(),
-        vswitches=dict(net.vswitches) if net else {},
-        stock=ecs.stock_by_zone(types),
-        registered_spec=info.previous_spec,
-        registered_state=info.previous_state,
-        vcpu_quota_remaining=ecs.vcpu_quota_remaining(),
-        instance_vcpus=vcpus,
-        existing_vcpus=sum(vcpus.get(i.instance_type, 0) for i in existing),
-        existing_load_balancer=bool(
-            hooks.slb(request.cluster_name).find_load_balancers(cluster=request.cluster_name)
-        ),
-        extra={"wanted_zones": sorted(request.zones)},
-    )
-
-
-def image_keys(request: ProvisionRequest) -> dict[str, str | None]:
-    """``{batch key: explicit image_id or None}``: ``control-plane`` and ``pool:<name>`` per node pool."""
-    return {
-        "control-plane": request.control_plane.image_id,
-        **{f"pool:{pool.name}": pool.image_id for pool in request.node_pools},
-    }
-
-
-def resolve_images(
-    ecs: Any, request: ProvisionRequest, extra: Mapping[str, Any]
-) -> tuple[dict[str, str], list[str]]:
-    """The image id each batch launches with, checked by reading (``DescribeImages``), and the errors.
-
-    An explicit ``image_id`` (in the request, else the connection extra's ``image_id``) must exist and be
-    ``Available``; otherwise the newest available image of the connection's ``image_family``
-    (default ``DEFAULT_IMAGE_FAMILY``) is used. Public image ids are retired over time, so no id is
-    built in.
-    """
-    from include.errors import CloudError
-
-    family = str(extra.get("image_family") or DEFAULT_IMAGE_FAMILY)
-    default_id = extra.get("image_id") or None
-    resolved: dict[str | None, str] = {}
-    images: dict[str, str] = {}
-    errors: list[str] = []
-    for key, explicit in image_keys(request).items():
-        wanted = explicit or default_id
-        if wanted not in resolved:
-            try:
-                resolved[wanted] = ecs.resolve_image(image_id=wanted, image_family=None if wanted else family)
-            except CloudError as exc:
-                errors.append(f"{key}: {exc}")
-                continue
-        images[key] = resolved[wanted]
-    return images, errors
-
-
-def dns_conflicts(plan: ProvisionPlan, domain: str) -> list[str]:
-    """Every DNS name the plan will own that someone else holds, read before the run's first write."""
-    dns = hooks.dns(plan.cluster)
-    owner = api_record_owner(plan.cluster)
-    found = (dns.ownership_conflict(domain, r.name, owner) for r in plan.resources if r.product == "alidns")
-    return [conflict for conflict in found if conflict]
 
 
 @task.short_circuit(ignore_downstream_trigger_rules=False, retries=0)
@@ -451,7 +379,7 @@ def verify(validated: dict[str, Any], **context: Any) -> dict[str, Any]:
     deadline = time.monotonic() + VERIFY_TIMEOUT
     while True:
         problems = verify_problems(
-            expected, _cluster_facts(request.cluster_name, validated["domain"], expected)
+            expected, reads.verify_facts(request.cluster_name, validated["domain"], expected)
         )
         if not problems or time.monotonic() >= deadline:
             break
@@ -464,35 +392,6 @@ def verify(validated: dict[str, Any], **context: Any) -> dict[str, Any]:
         "load_balancer_id": expected.load_balancer_id,
         "dns_name": expected.dns_name,
     }
-
-
-def _cluster_facts(cluster: str, domain: str, expected: Any) -> Any:
-    """Read the facts ``verify_problems`` judges, through the ECS, SLB, Alidns and Kubernetes APIs."""
-    from include.errors import ResourceNotFoundError
-    from include.provisioning.verify import ClusterFacts, instance_id_of
-    from operators.hooks.kubernetes import FleetKubernetesHook
-
-    status = {i.instance_id: i.status for i in hooks.ecs(cluster).list_cluster_instances(cluster)}
-    slb = hooks.slb(cluster)
-    try:
-        slb.describe_load_balancer(expected.load_balancer_id)
-        exists, health = True, slb.backend_health(expected.load_balancer_id, API_SERVER_PORT)
-    except ResourceNotFoundError:
-        exists, health = False, {}
-    records = hooks.dns(cluster).list_records(domain, rr=api_record_rr(cluster), record_type="A")
-    nodes = FleetKubernetesHook(cluster=cluster).list_nodes()
-    return ClusterFacts(
-        instance_status=status,
-        load_balancer_exists=exists,
-        backend_health=health,
-        dns_values=frozenset(r.value for r in records if r.status == "ENABLE"),
-        ready_instance_ids=frozenset(
-            i for n in nodes if n.ready for i in [instance_id_of(n.provider_id)] if i is not None
-        ),
-    )
-
-
-# -- finish ----------------------------------------------------------------------------------------
 
 
 def what_exists(ti: Any) -> list[str]:

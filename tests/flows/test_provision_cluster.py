@@ -8,6 +8,7 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from flows import provision_cluster as steps
+from flows import provision_reads as reads
 from flows import run
 from tests.fixtures.flows import flow_context, load_dag
 
@@ -122,7 +123,7 @@ def test_images_resolve_by_family_and_explicit_ids_are_checked(cloud_env: Any) -
             "image_id": "ubuntu_22_04_x64_20G_alibase_20240130.vhd",
         },
     ]
-    images, errors = steps.resolve_images(EcsHook(), _request(node_pools=pools), {})
+    images, errors = reads.resolve_images(EcsHook(), _request(node_pools=pools), {})
     newest = "ubuntu_22_04_x64_20G_alibase_20240926.vhd"
     assert images == {
         "control-plane": newest,
@@ -139,6 +140,6 @@ def test_images_resolve_by_family_and_explicit_ids_are_checked(cloud_env: Any) -
 def test_an_unknown_image_family_in_the_connection_is_a_clear_error(cloud_env: Any) -> None:
     from operators.hooks.ecs import EcsHook
 
-    images, errors = steps.resolve_images(EcsHook(), _request(), {"image_family": "acs:ubuntu_99_04_x64"})
+    images, errors = reads.resolve_images(EcsHook(), _request(), {"image_family": "acs:ubuntu_99_04_x64"})
     assert images == {}
     assert len(errors) == 2 and all("acs:ubuntu_99_04_x64" in e for e in errors)
