@@ -249,6 +249,7 @@ def write_airflow_cfg(settings: DevSettings) -> None:
         "simple_auth_manager_users": f"{ADMIN_USER}:admin",
         "simple_auth_manager_passwords_file": str(settings.password_file),
         "execution_api_server_url": f"{settings.base_url}/execution/",
+        "dagbag_import_timeout": "120",
     }
     cfg["database"] = {"sql_alchemy_conn": f"sqlite:///{home / 'airflow.db'}"}
     cfg["api"] = {
@@ -257,9 +258,14 @@ def write_airflow_cfg(settings: DevSettings) -> None:
         "workers": "1",
     }
     cfg["api_auth"] = {"jwt_secret": jwt_secret}
+    # Serializing provision_cluster validates every param schema once per task (Airflow's
+    # ParamsDict.dump), 10-40 s on a busy 2-core machine: the parse timeout and the stale-DAG
+    # threshold leave room for that (defaults 50 s), and unchanged files are re-parsed every 30 s.
     cfg["dag_processor"] = {
         "refresh_interval": str(settings.dag_refresh_interval),
-        "min_file_process_interval": "10",
+        "min_file_process_interval": "30",
+        "dag_file_processor_timeout": "180",
+        "stale_dag_threshold": "300",
         "parsing_processes": "1",
         "print_stats_interval": "0",
     }
