@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
@@ -61,10 +62,24 @@ def _kube(platform: Any, name: str, tmp: Path) -> k8s.CoreV1Api:
     return k8s.CoreV1Api(k8s_config.new_client_from_config(str(path)))
 
 
+def _trigger(platform: Any, dag_id: str, conf: dict[str, Any], note: str) -> str:
+    """Trigger a run; a "Database error" answer (SQLite busy under the scheduler) is tried again."""
+    from yunfleet.airflow_api import ApiError
+
+    for attempt in range(3):
+        try:
+            return str(platform.trigger(dag_id, conf, note=note))
+        except ApiError as exc:
+            if "Database error" not in str(exc) or attempt == 2:
+                raise
+            time.sleep(3)
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture(scope="module")
 def fleet(platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Two small clusters in different zones, provisioned in parallel, with a namespace ``shop``."""
-    runs = {n: platform.trigger("provision_cluster", _conf(n), note=f"ticket OPS-{n}") for n in (EAST, WEST)}
+    runs = {n: _trigger(platform, "provision_cluster", _conf(n), f"ticket OPS-{n}") for n in (EAST, WEST)}
     for run_id in runs.values():
         state = platform.wait("provision_cluster", run_id, timeout=900)
         assert state == "success", platform.explain("provision_cluster", run_id)
@@ -108,7 +123,7 @@ def export(fleet: dict[str, Any], cluster: str, name: str, weight: int | None = 
 
 def reconcile(platform: Any, clusters: tuple[str, ...] = (EAST, WEST), **conf: Any) -> str:
     """A manual run over this module's clusters (others in the session's registry are left alone)."""
-    run_id = platform.trigger(DAG, {"clusters": list(clusters), **conf}, note="e2e")
+    run_id = _trigger(platform, DAG, {"clusters": list(clusters), **conf}, "e2e")
     state = platform.wait(DAG, run_id, timeout=600)
     assert state == "success", platform.explain(DAG, run_id)
     return run_id
