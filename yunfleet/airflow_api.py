@@ -95,6 +95,21 @@ def _from_exception(exc: ApiException, prefix: str = "") -> ApiError:
     return ApiError(status, _detail(status, exc.body, exc.reason), prefix=prefix)
 
 
+def _log_lines(content: Any) -> list[str]:
+    """Task log entries (strings or structured dicts) as text lines; exceptions as ``Type: message``."""
+    lines: list[str] = []
+    for item in content if isinstance(content, list) else [content]:
+        if not isinstance(item, dict):
+            lines.append(str(item))
+            continue
+        head = " ".join(str(item[k]) for k in ("timestamp", "level") if item.get(k))
+        lines.append(f"{head} {item.get('event', '')}".strip())
+        for err in item.get("error_detail") or []:
+            if isinstance(err, dict):
+                lines.append(f"{err.get('exc_type')}: {err.get('exc_value')}")
+    return lines
+
+
 def _is_loopback(url: str) -> bool:
     host = (urlparse(url).hostname or "").lower()
     return host in LOOPBACK_HOSTS or host.startswith("127.")
@@ -301,11 +316,15 @@ class AirflowApi:
     def task_log(
         self, dag_id: str, run_id: str, task_id: str, try_number: int = 1, map_index: int = -1
     ) -> str:
-        """One try's log as text: ``time level event`` lines, exceptions as ``Type: message``."""
+        """One try's log as text: ``time level event`` lines, exceptions as ``Type: message``.
+
+        The body is read as JSON here: the package's ``StructuredLogMessage`` model keeps only
+        ``timestamp`` and ``event`` and drops ``level`` and ``error_detail`` (the exception).
+        """
         api = TaskInstanceApi(self.client)
         try:
-            log = self.call(
-                api.get_log,
+            response = self.call(
+                api.get_log_without_preload_content,
                 dag_id,
                 run_id,
                 task_id,
@@ -314,20 +333,13 @@ class AirflowApi:
                 map_index=map_index,
                 accept="application/json",
             )
-        except (ApiError, ValueError) as exc:  # ValueError: a log body the model does not describe
+            if response.status >= 400:
+                detail = one_line(_detail(response.status, response.data, None))
+                return f"(log unavailable: HTTP {response.status} {detail})"
+            content = json.loads(response.data or b"{}").get("content") or []
+        except (ApiError, ValueError) as exc:  # ValueError: a body that is not JSON
             return f"(log unavailable: {exc})"
-        lines = []
-        for item in log.content.actual_instance or []:
-            if isinstance(item, str):
-                lines.append(item)
-                continue
-            extra = item.additional_properties
-            head = " ".join(str(v) for v in (item.timestamp, extra.get("level")) if v)
-            lines.append(f"{head} {item.event}".strip())
-            for err in extra.get("error_detail") or []:
-                if isinstance(err, dict):
-                    lines.append(f"{err.get('exc_type')}: {err.get('exc_value')}")
-        return "\n".join(lines)
+        return "\n".join(_log_lines(content))
 
     def explain(self, dag_id: str, run_id: str, *, log_lines: int = 30) -> str:
         """Task states of a run, with the log tail of each task that did not succeed."""

@@ -189,6 +189,29 @@ def test_explain_lists_every_task_with_its_try(api, fake_airflow):
     ]
 
 
+def test_explain_shows_the_failed_try_log_with_level_and_exception(api, fake_airflow):
+    fake_airflow.ti_states = [[("validate", "failed"), ("finish", "upstream_failed")]]
+    fake_airflow.task_logs[("validate", 1)] = [
+        "::group::Log message source details",
+        {"timestamp": "2026-11-30T10:10:29Z", "level": "info", "event": "ecs DescribeVpcs"},
+        {
+            "timestamp": "2026-11-30T10:10:32Z",
+            "level": "error",
+            "event": "Task failed with exception",
+            "error_detail": [{"exc_type": "AirflowFailException", "exc_value": "quota: 6 vCPUs needed"}],
+        },
+    ]
+    assert api.explain("provision_cluster", "r1").splitlines() == [
+        "validate[-1] try 1: failed",
+        "    ::group::Log message source details",
+        "    2026-11-30T10:10:29Z info ecs DescribeVpcs",
+        "    2026-11-30T10:10:32Z error Task failed with exception",
+        "    AirflowFailException: quota: 6 vCPUs needed",
+        "finish[-1] try 1: upstream_failed",
+        "    (log unavailable: HTTP 404 TaskInstance finish try 1 not found)",
+    ]
+
+
 @pytest.mark.parametrize(
     ("detail", "expected"),
     [

@@ -151,7 +151,7 @@ def test_provision_wiring() -> None:
     assert getattr(tasks["worker_pool"], "_is_mapped", False) or type(
         tasks["worker_pool"]
     ).__name__.startswith("Mapped")
-    assert [a.uri for a in tasks["register"].outlets] == ["yunfleet://registry/clusters"]
+    assert [a.uri for a in tasks["register"].outlets] == ["x-yunfleet://registry/clusters"]
     # nothing mutating can run before the lock and the validation
     first_mutating = tasks["security_group"]
     assert {"take_lock", "validate", "show_plan", "credentials"} <= first_mutating.get_flat_relative_ids(
