@@ -116,7 +116,7 @@ def check_conf(context: Mapping[str, Any]) -> None:
     """Fail the run's first task, before any cloud call, when its conf has keys the DAG does not declare."""
     dag_run = context.get("dag_run")
     conf = dict(getattr(dag_run, "conf", None) or {})
-    error = conf_error(conf, context["dag"].params.keys())
+    error = conf_error(conf, context["dag"].params.keys(), context["dag"].dag_id)
     if error:
         fail(error)
 

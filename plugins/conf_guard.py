@@ -1,4 +1,5 @@
-"""Refuse, at the REST API, a DAG run whose conf carries keys the DAG does not declare.
+"""Refuse, at the REST API, a DAG run whose conf carries keys the DAG does not declare, or breaks
+one of the DAG's cross-field rules (``include.fleet.conf_keys.CROSS_FIELD_RULES``).
 
 Airflow stores conf keys that are not params of the DAG and ignores them, so a ticketing system
 sending ``"dryrun": true`` (for ``dry_run``) would start a real run. :class:`ConfGuardMiddleware`,
@@ -108,9 +109,11 @@ class ConfGuardMiddleware:
             return None
         if declared is None:
             return None
-        error = conf_error(conf, declared)
+        error = conf_error(conf, declared, dag_id)
         if error:
-            log.info("conf guard: refused a run of DAG %r with undeclared conf keys", dag_id)
+            log.info(
+                "conf guard: refused a run of DAG %r (undeclared conf keys or a cross-field rule)", dag_id
+            )
         return error
 
 

@@ -8,8 +8,18 @@ again in each mutating DAG's first task (for runs that bypass the API, e.g. ``ai
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from include.provisioning.params import pool_size_errors
+
+#: Rules between fields of a DAG's conf that its per-param JSON schemas cannot state, by DAG id;
+#: each gives one line per broken rule. Kept out of the ``Param`` schemas: Airflow validates every
+#: task's copy of the params against its schema when it serializes a DAG, so an expanded rule set
+#: there costs seconds of DAG-processor time per parse.
+CROSS_FIELD_RULES: dict[str, Callable[[Mapping[str, Any]], list[str]]] = {
+    "provision_cluster": pool_size_errors,
+}
 
 #: how alike a key must be to a declared one to be suggested (``difflib`` ratio, 0..1)
 SUGGESTION_CUTOFF = 0.6
@@ -32,14 +42,22 @@ def unknown_conf_keys(conf: Mapping[str, Any], declared: Iterable[str]) -> list[
     return messages
 
 
-def conf_error(conf: Mapping[str, Any], declared: Iterable[str]) -> str | None:
-    """The one-line refusal for a run's conf, or ``None`` when every key is declared."""
+def conf_error(conf: Mapping[str, Any], declared: Iterable[str], dag_id: str = "") -> str | None:
+    """The one-line refusal for a run's conf, or ``None`` when every key is declared and the DAG's
+    cross-field rules (:data:`CROSS_FIELD_RULES`) hold.
+
+    >>> conf_error({"node_pools": [{"min_size": 3, "desired_size": 3, "max_size": 2}]},
+    ...            ["node_pools"], "provision_cluster")
+    'invalid conf, nothing was changed: node_pools[0]: max_size must be at least min_size'
+    """
     names = sorted(declared)
-    problems = unknown_conf_keys(conf, names)
-    if not problems:
-        return None
-    return (
-        "invalid conf, nothing was changed: "
-        + "; ".join(problems)
-        + f" (declared params: {', '.join(names)})"
-    )
+    unknown = unknown_conf_keys(conf, names)
+    if unknown:
+        return (
+            "invalid conf, nothing was changed: "
+            + "; ".join(unknown)
+            + f" (declared params: {', '.join(names)})"
+        )
+    rule = CROSS_FIELD_RULES.get(dag_id)
+    broken = rule(conf) if rule else []
+    return "invalid conf, nothing was changed: " + "; ".join(broken) if broken else None

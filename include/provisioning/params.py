@@ -11,6 +11,7 @@ subset of the cluster's) lives in :mod:`include.provisioning.validation` instead
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,21 +38,11 @@ TICKET_ID_PATTERN = r"^[A-Za-z0-9._:/-]{1,64}$"
 #: ECS instance type names, e.g. ``ecs.g7.xlarge``.
 INSTANCE_TYPE_PATTERN = r"^ecs\.[a-z0-9-]+\.[a-z0-9-]+$"
 
-SIZE_RULE_MIN_MAX = "rule: max_size must be at least min_size"
-SIZE_RULE_DESIRED = "rule: min_size <= desired_size <= max_size"
+#: the cross-field rules of a node pool's sizes, as the REST API's 400 and the first task state them
+SIZE_RULE_MIN_MAX = "max_size must be at least min_size"
+SIZE_RULE_DESIRED = "min_size <= desired_size <= max_size"
 
 NO_DEFAULT: Any = object()
-
-
-class SharedRules(list[Any]):
-    """A read-only list of schema rules that deep copies to itself.
-
-    Airflow deep-copies a DAG's params into every task; the expanded size rules are large and
-    never change, so sharing them keeps parsing the DAG file fast.
-    """
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> SharedRules:
-        return self
 
 
 @dataclass(frozen=True)
@@ -68,38 +59,29 @@ class ParamSpec:
         return self.default is NO_DEFAULT
 
 
-def _pool_size_rules() -> list[dict[str, Any]]:
-    """``min_size <= desired_size <= max_size`` in plain JSON schema.
+def pool_size_errors(conf: Mapping[str, Any]) -> list[str]:
+    """``min_size <= desired_size <= max_size`` for each pool of ``conf["node_pools"]``, one line per pool.
 
-    JSON schema cannot compare two fields, but the sizes are bounded integers, so "if min_size >= k
-    then max_size >= k and desired_size >= k" (and the same from above for max_size) for every k
-    states the ordering exactly. The ``description`` next to each bound is printed in the REST API's
-    400 message, so the reader sees which rule failed.
+    A per-param JSON schema cannot compare two fields, so this rule is checked here, by the REST API's
+    conf guard (HTTP 400) and by the run's first task. Pools whose sizes are not all integers are
+    left to the schema (it names the wrong type). Returns ``[]`` when every pool is ordered, e.g.
+    ``["node_pools[0]: max_size must be at least min_size"]`` otherwise.
     """
-    rules: list[dict[str, Any]] = []
-    for k in range(1, MAX_POOL_SIZE + 1):
-        rules.append(
-            {
-                "if": {"properties": {"min_size": {"minimum": k}}, "required": ["min_size"]},
-                "then": {
-                    "properties": {
-                        "max_size": {"minimum": k, "description": SIZE_RULE_MIN_MAX},
-                        "desired_size": {"minimum": k, "description": SIZE_RULE_DESIRED},
-                    }
-                },
-            }
-        )
-    for k in range(0, MAX_POOL_SIZE):
-        rules.append(
-            {
-                "if": {"properties": {"max_size": {"maximum": k}}, "required": ["max_size"]},
-                "then": {"properties": {"desired_size": {"maximum": k, "description": SIZE_RULE_DESIRED}}},
-            }
-        )
-    return rules
-
-
-_POOL_SIZE_RULES = SharedRules(_pool_size_rules())
+    pools = conf.get("node_pools")
+    errors: list[str] = []
+    for i, pool in enumerate(pools if isinstance(pools, list) else []):
+        if not isinstance(pool, Mapping):
+            continue
+        sizes = [pool.get(k) for k in ("min_size", "desired_size", "max_size")]
+        ints = [v for v in sizes if isinstance(v, int) and not isinstance(v, bool)]
+        if len(ints) != 3:
+            continue
+        low, want, high = ints
+        if high < low:
+            errors.append(f"node_pools[{i}]: {SIZE_RULE_MIN_MAX}")
+        elif not low <= want <= high:
+            errors.append(f"node_pools[{i}]: {SIZE_RULE_DESIRED}")
+    return errors
 
 
 def _zone_list_schema(title: str, description: str) -> dict[str, Any]:
@@ -140,7 +122,6 @@ def node_pool_schema() -> dict[str, Any]:
             "desired_size": {"type": "integer", "minimum": 0, "maximum": MAX_POOL_SIZE},
             "image_id": IMAGE_ID_SCHEMA,
         },
-        "allOf": _POOL_SIZE_RULES,
     }
 
 
@@ -290,7 +271,8 @@ def apply_defaults(specs: dict[str, ParamSpec], conf: dict[str, Any]) -> dict[st
 
 
 def schema_errors(specs: dict[str, ParamSpec], conf: dict[str, Any]) -> list[str]:
-    """One line per schema violation of ``conf`` (defaults applied), in a stable order."""
+    """One line per schema violation of ``conf`` (defaults applied), in a stable order, then the
+    pools' size-order errors (:func:`pool_size_errors`) when the specs have ``node_pools``."""
     validator = jsonschema.Draft202012Validator(
         conf_schema(specs), format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
     )
@@ -299,16 +281,14 @@ def schema_errors(specs: dict[str, ParamSpec], conf: dict[str, Any]) -> list[str
         line = describe_schema_error(error)
         if line not in errors:
             errors.append(line)
+    if "node_pools" in specs:
+        errors += pool_size_errors(apply_defaults(specs, conf))
     return errors
 
 
 def describe_schema_error(error: jsonschema.ValidationError) -> str:
     """``node_pools[0].name: 'a;b' does not match ...`` style, one line."""
     parts = list(error.absolute_path)
-    rule = error.schema.get("description") if isinstance(error.schema, dict) else None
-    if rule in (SIZE_RULE_MIN_MAX, SIZE_RULE_DESIRED):
-        # One message per pool and rule, whatever bound k of the expanded rule tripped.
-        return f"{_render_path(parts[:-1])}: {rule.removeprefix('rule: ')}"
     message = error.message.replace("\n", " ")
     if len(message) > 200:
         message = message[:197] + "..."

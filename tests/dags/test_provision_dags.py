@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from functools import cache
 from typing import Any
 
@@ -67,34 +68,6 @@ def test_serialized_params_accept_a_good_request() -> None:
     [
         ({"cluster_name": "demo;reboot"}, "Invalid input for param cluster_name"),
         ({"zones": ["cn-hangzhou-q"]}, "Invalid input for param zones"),
-        (
-            {
-                "node_pools": [
-                    {
-                        "name": "p",
-                        "instance_type": "ecs.g7.large",
-                        "min_size": 4,
-                        "max_size": 3,
-                        "desired_size": 3,
-                    }
-                ]
-            },
-            "max_size must be at least min_size",
-        ),
-        (
-            {
-                "node_pools": [
-                    {
-                        "name": "p",
-                        "instance_type": "ecs.g7.large",
-                        "min_size": 0,
-                        "max_size": 3,
-                        "desired_size": 7,
-                    }
-                ]
-            },
-            "min_size <= desired_size <= max_size",
-        ),
         ({"ticket_id": ""}, "Invalid input for param ticket_id"),
     ],
 )
@@ -104,6 +77,46 @@ def test_serialized_params_refuse_bad_requests(change: dict[str, Any], fragment:
     with pytest.raises(ParamValidationError) as info:
         validate("provision_cluster", {**good_conf(), **change})
     assert fragment in str(info.value)
+
+
+def test_serialized_params_stay_small_enough_to_serialize_fast() -> None:
+    """Airflow validates every task's copy of the params against its schema at each serialization."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    data = DagSerialization.to_dict(load("provision_cluster"))
+    schemas = json.dumps(data["dag"]["params"])
+    assert len(schemas) < 12_000, f"provision_cluster params serialize to {len(schemas)} bytes"
+
+
+@pytest.mark.parametrize(
+    ("sizes", "expected"),
+    [
+        ((4, 3, 3), "node_pools[0]: max_size must be at least min_size"),
+        ((0, 7, 3), "node_pools[0]: min_size <= desired_size <= max_size"),
+        ((2, 1, 5), "node_pools[0]: min_size <= desired_size <= max_size"),
+    ],
+)
+def test_pool_size_order_is_a_cross_field_rule_of_the_conf_check(
+    sizes: tuple[int, int, int], expected: str
+) -> None:
+    """Airflow's per-param schemas cannot compare fields: the conf guard and the first task do."""
+    from include.fleet.conf_keys import conf_error
+
+    low, want, high = sizes
+    pools = [
+        {
+            "name": "p",
+            "instance_type": "ecs.g7.large",
+            "min_size": low,
+            "desired_size": want,
+            "max_size": high,
+        }
+    ]
+    conf = {**good_conf(), "node_pools": pools}
+    dag = load("provision_cluster")
+    validate("provision_cluster", conf)  # each param alone is valid
+    assert conf_error(conf, dag.params.keys(), dag.dag_id) == f"invalid conf, nothing was changed: {expected}"
+    assert conf_error(conf, dag.params.keys(), "decommission_cluster") is None
 
 
 def test_required_params_have_no_default() -> None:

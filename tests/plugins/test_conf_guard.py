@@ -85,6 +85,29 @@ async def test_unknown_key_is_refused_with_airflow_error_shape() -> None:
     assert resolver.asked == ["provision_cluster"]
 
 
+@pytest.mark.parametrize(
+    ("sizes", "status", "detail"),
+    [
+        ((1, 2, 3), 200, None),
+        ((5, 3, 2), 400, "node_pools[1]: max_size must be at least min_size"),
+        ((1, 9, 3), 400, "node_pools[1]: min_size <= desired_size <= max_size"),
+    ],
+)
+async def test_pool_sizes_out_of_order_are_refused_with_the_pool_and_rule(
+    sizes: tuple[int, int, int], status: int, detail: str | None
+) -> None:
+    low, want, high = sizes
+    pools = [
+        {"name": "a", "min_size": 0, "desired_size": 0, "max_size": 1},
+        {"name": "b", "min_size": low, "desired_size": want, "max_size": high},
+    ]
+    async with client(FakeResolver()) as http:
+        resp = await http.post(TRIGGER, content=body({"node_pools": pools}), headers=JSON)
+    assert resp.status_code == status
+    if detail:
+        assert resp.json() == {"detail": f"invalid conf, nothing was changed: {detail}"}
+
+
 async def test_declared_keys_reach_the_app_byte_for_byte() -> None:
     resolver = FakeResolver()
     # odd spacing, key order and a non-ASCII note: the app must get exactly these bytes

@@ -72,7 +72,7 @@ def test_minimal_request_uses_defaults() -> None:
         ({"node_pools": [pool(name=f"p{i}") for i in range(11)]}, "node_pools: "),
         (
             {"node_pools": [pool(min_size=3, max_size=2, desired_size=2)]},
-            "node_pools[0]: max_size must be at least",
+            "node_pools[0]: max_size must be at least min_size",
         ),
         (
             {"node_pools": [pool(min_size=2, max_size=5, desired_size=1)]},
