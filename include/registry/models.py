@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -123,6 +124,51 @@ class CapacityHistory(Base):
     current: Mapped[int] = mapped_column(Integer)
     desired: Mapped[int] = mapped_column(Integer)
     reason: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class HpaRecommendation(Base):
+    """One pod-tier recommendation (desired replicas) of an autoscaled Deployment at one run.
+
+    Scale-down takes the highest recommendation of the stabilisation window (HPA's
+    ``--horizontal-pod-autoscaler-downscale-stabilization``, 300 s by default), so the window's
+    recommendations are kept here between runs.
+    """
+
+    __tablename__ = "hpa_recommendations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cluster: Mapped[str] = mapped_column(String(63))
+    namespace: Mapped[str] = mapped_column(String(253))
+    deployment: Mapped[str] = mapped_column(String(253))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    replicas: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_hpa_recommendations_cluster_recorded_at", "cluster", "recorded_at"),)
+
+
+class UnneededNode(Base):
+    """A node the node tier found removable, and since when (scale-down waits for the unneeded time)."""
+
+    __tablename__ = "unneeded_nodes"
+
+    cluster: Mapped[str] = mapped_column(String(63), primary_key=True)
+    node: Mapped[str] = mapped_column(String(253), primary_key=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OfferingBackoff(Base):
+    """An (availability zone, instance type) that RunInstances refused for stock, left alone until ``until``.
+
+    Stock is the region's, not a cluster's: one row serves every cluster of the fleet.
+    """
+
+    __tablename__ = "offering_backoffs"
+
+    zone_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    instance_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    until: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(512))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class DnsOwnership(Base):

@@ -1,5 +1,8 @@
 """Typed access to the fleet registry: clusters, node pools, zone states, capacity, DNS ownership.
 
+Capacity reconciliation's own state (recommendations, unneeded nodes, back-offs) is in
+:mod:`include.registry.capacity_state`.
+
 Callers get frozen dataclasses, never ORM objects, so nothing leaks a session. Cluster
 credentials go in and out as dicts and are stored only encrypted.
 """
@@ -15,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from include.registry.capacity_state import CapacityStateMixin
 from include.registry.crypto import CredentialCipher
 from include.registry.models import (
     CapacityHistory,
@@ -127,7 +131,7 @@ def _cluster_record(row: Cluster) -> ClusterRecord:
     )
 
 
-class FleetRegistry:
+class FleetRegistry(CapacityStateMixin):
     """The registry on one engine; ``cipher`` is needed only to read or write credentials."""
 
     def __init__(self, engine: Engine, cipher: CredentialCipher | None = None) -> None:

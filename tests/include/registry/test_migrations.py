@@ -30,7 +30,7 @@ AUDIT_COLUMNS = [
 
 
 def test_migrates_to_head_with_every_table(registry_engine: Engine) -> None:
-    assert current_revision(registry_engine) == head_revision(registry_engine) == "0001_initial"
+    assert current_revision(registry_engine) == head_revision(registry_engine) == "0002_capacity_state"
     tables = set(inspect(registry_engine).get_table_names())
     assert {
         "clusters",
@@ -39,6 +39,9 @@ def test_migrates_to_head_with_every_table(registry_engine: Engine) -> None:
         "capacity_history",
         "dns_ownership",
         "audit_events",
+        "hpa_recommendations",
+        "unneeded_nodes",
+        "offering_backoffs",
     } <= tables
 
 
@@ -56,7 +59,10 @@ def test_models_match_the_migrations(registry_engine: Engine) -> None:
 
 def test_migrate_is_idempotent_and_downgrades(registry_engine: Engine) -> None:
     migrate(registry_engine)
-    assert current_revision(registry_engine) == "0001_initial"
+    assert current_revision(registry_engine) == "0002_capacity_state"
+    downgrade(registry_engine, "0001_initial")
+    assert "offering_backoffs" not in inspect(registry_engine).get_table_names()
+    assert "clusters" in inspect(registry_engine).get_table_names()
     downgrade(registry_engine, "base")
     assert "audit_events" not in inspect(registry_engine).get_table_names()
     migrate(registry_engine)
