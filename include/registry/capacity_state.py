@@ -13,7 +13,7 @@ Times are timezone-aware UTC.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +47,8 @@ class OfferingBackoffRecord:
     until: datetime
     reason: str
     recorded_at: datetime
+    #: failures in a row that led here (a back-off that keeps failing grows)
+    failures: int = 1
 
 
 def _aware(value: datetime) -> datetime:
@@ -114,13 +116,10 @@ class CapacityStateMixin:
             rows = session.scalars(select(UnneededNode).where(UnneededNode.cluster == cluster))
             return {r.node: r.since for r in rows}
 
-    def set_unneeded_nodes(
-        self, cluster: str, nodes: Collection[str], *, at: datetime | None = None
-    ) -> dict[str, datetime]:
-        """Make ``nodes`` the cluster's unneeded set: a node already in it keeps its ``since``, a new
-        one gets ``at`` (now), a node no longer in it is dropped. Returns the set as stored."""
-        when = _aware(at) if at else utcnow()
-        wanted = set(nodes)
+    def set_unneeded_nodes(self, cluster: str, since: Mapping[str, datetime]) -> dict[str, datetime]:
+        """Make ``since`` (``{node: unneeded since}``) the cluster's unneeded set: nodes not in it are
+        dropped, the others get the given time. Returns the set as stored."""
+        wanted = {name: _aware(when) for name, when in since.items()}
         with self.session() as session:
             rows = {
                 r.node: r
@@ -129,18 +128,26 @@ class CapacityStateMixin:
             for name, row in rows.items():
                 if name not in wanted:
                     session.delete(row)
-            for name in sorted(wanted - set(rows)):
-                session.add(UnneededNode(cluster=cluster, node=name, since=when))
-            session.flush()
-            kept = {n: r.since for n, r in rows.items() if n in wanted}
-        return {**kept, **{n: when for n in wanted - set(kept)}}
+                else:
+                    row.since = wanted[name]
+            for name in sorted(set(wanted) - set(rows)):
+                session.add(UnneededNode(cluster=cluster, node=name, since=wanted[name]))
+        return wanted
 
     # offering back-offs -------------------------------------------------------------------
 
     def record_backoff(
-        self, zone_id: str, instance_type: str, *, until: datetime, reason: str, at: datetime | None = None
+        self,
+        zone_id: str,
+        instance_type: str,
+        *,
+        until: datetime,
+        reason: str,
+        failures: int = 1,
+        at: datetime | None = None,
     ) -> OfferingBackoffRecord:
-        """Back off from an offering until ``until``; an existing back-off is replaced (never shortened)."""
+        """Back off from an offering until ``until`` after ``failures`` failures in a row; an existing
+        back-off is updated, its end never moved earlier."""
         when = _aware(at) if at else utcnow()
         until = _aware(until)
         text = reason[:REASON_LIMIT]
@@ -148,26 +155,37 @@ class CapacityStateMixin:
             row = session.get(OfferingBackoff, (zone_id, instance_type))
             if row is None:
                 row = OfferingBackoff(
-                    zone_id=zone_id, instance_type=instance_type, until=until, reason=text, recorded_at=when
+                    zone_id=zone_id,
+                    instance_type=instance_type,
+                    until=until,
+                    reason=text,
+                    failures=failures,
+                    recorded_at=when,
                 )
                 session.add(row)
             else:
                 row.until = max(_aware(row.until), until)
-                row.reason, row.recorded_at = text, when
+                row.reason, row.recorded_at, row.failures = text, when, failures
             session.flush()
-            return OfferingBackoffRecord(zone_id, instance_type, _aware(row.until), row.reason, when)
+            return OfferingBackoffRecord(
+                zone_id, instance_type, _aware(row.until), row.reason, when, failures
+            )
 
     def active_backoffs(self, *, now: datetime | None = None) -> list[OfferingBackoffRecord]:
         """Back-offs still running at ``now`` (default: now), by zone and type."""
         when = _aware(now) if now else utcnow()
+        return [b for b in self.backoffs() if b.until > when]
+
+    def backoffs(self) -> list[OfferingBackoffRecord]:
+        """Every back-off kept, ended ones too (their ``failures`` tell how the next one grows)."""
         with self.session() as session:
             rows = session.scalars(
-                select(OfferingBackoff)
-                .where(OfferingBackoff.until > when)
-                .order_by(OfferingBackoff.zone_id, OfferingBackoff.instance_type)
+                select(OfferingBackoff).order_by(OfferingBackoff.zone_id, OfferingBackoff.instance_type)
             )
             return [
-                OfferingBackoffRecord(r.zone_id, r.instance_type, r.until, r.reason, r.recorded_at)
+                OfferingBackoffRecord(
+                    r.zone_id, r.instance_type, r.until, r.reason, r.recorded_at, r.failures
+                )
                 for r in rows
             ]
 

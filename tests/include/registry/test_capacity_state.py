@@ -35,18 +35,17 @@ def test_recommendations_are_kept_per_deployment_and_read_from_a_window(registry
         registry.record_recommendations("demo", {("shop", "web"): -1})
 
 
-def test_unneeded_nodes_keep_their_first_time_and_drop_when_needed_again(registry: FleetRegistry) -> None:
-    first = registry.set_unneeded_nodes("demo", ["n1", "n2"], at=T0)
-    assert first == {"n1": T0, "n2": T0}
+def test_unneeded_nodes_are_replaced_per_cluster(registry: FleetRegistry) -> None:
     later = T0 + timedelta(minutes=5)
-    second = registry.set_unneeded_nodes("demo", ["n2", "n3"], at=later)
-    assert second == {"n2": T0, "n3": later}
-    assert registry.unneeded_nodes("demo") == {"n2": T0, "n3": later}
-    assert registry.unneeded_nodes("other") == {}
-    registry.set_unneeded_nodes("other", ["n1"], at=later)
-    assert registry.set_unneeded_nodes("demo", [], at=later) == {}
+    assert registry.set_unneeded_nodes("demo", {"n1": T0, "n2": T0}) == {"n1": T0, "n2": T0}
+    registry.set_unneeded_nodes("other", {"n1": later})
+    stored = registry.set_unneeded_nodes("demo", {"n2": T0, "n3": later})
+    assert stored == registry.unneeded_nodes("demo") == {"n2": T0, "n3": later}
+    assert registry.unneeded_nodes("demo")["n3"].tzinfo is not None
+    assert registry.set_unneeded_nodes("demo", {}) == {}
     assert registry.unneeded_nodes("demo") == {}
     assert registry.unneeded_nodes("other") == {"n1": later}
+    assert registry.unneeded_nodes("nobody") == {}
 
 
 def test_backoffs_are_active_until_they_end_and_never_shortened(registry: FleetRegistry) -> None:

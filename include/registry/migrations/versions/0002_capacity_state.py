@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("instance_type", sa.String(64), primary_key=True),
         sa.Column("until", TS, nullable=False),
         sa.Column("reason", sa.String(512), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("recorded_at", TS, nullable=False),
     )
 
