@@ -532,6 +532,9 @@ class Snapshot:
     :ivar backoffs: offerings that failed recently (sold out, not on sale); expired ones are ignored.
     :ivar history: per Deployment ``ns/name``, the pod tier's past recommendations ``(time, replicas)``.
     :ivar unneeded_since: per node name, since when scale-down has found it unneeded.
+    :ivar upcoming: instances of a pool that are launched but not yet registered as nodes (``name`` =
+        instance id, ``ready`` false): they count toward the pool's size and offer empty capacity, so a
+        run does not buy again for pods that already have a node on its way.
     """
 
     cluster: str
@@ -544,6 +547,7 @@ class Snapshot:
     backoffs: tuple[Backoff, ...] = ()
     history: History = field(default_factory=dict)
     unneeded_since: dict[str, float] = field(default_factory=dict)
+    upcoming: tuple[NodeView, ...] = ()
 
     def pool(self, name: str) -> PoolView | None:
         return next((p for p in self.pools if p.name == name), None)
@@ -563,6 +567,7 @@ class Snapshot:
             "backoffs": [b.to_json() for b in self.backoffs],
             "history": _history_json(self.history),
             "unneeded_since": dict(self.unneeded_since),
+            "upcoming": [n.to_json() for n in self.upcoming],
         }
 
     @classmethod
@@ -578,6 +583,7 @@ class Snapshot:
             backoffs=tuple(Backoff.from_json(b) for b in data.get("backoffs") or ()),
             history=_history_from(data.get("history")),
             unneeded_since={k: float(v) for k, v in (data.get("unneeded_since") or {}).items()},
+            upcoming=tuple(NodeView.from_json(n) for n in data.get("upcoming") or ()),
         )
 
     def dumps(self) -> str:
