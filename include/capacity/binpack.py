@@ -9,10 +9,12 @@ the Deployment's template). In order:
    also tries the free room of ready, schedulable nodes (the scheduler has not judged it yet; a pod it
    already found unschedulable is not put back on the same nodes).
 2. Pools below their ``min_size`` open the missing nodes first (empty nodes that pods may fill).
-3. The rest, largest first (dominant share of CPU, memory, pod slots), goes to the first open new node it
-   fits on, else opens a new node in the first pool (in the snapshot's order) whose constraints, size and
-   step limits allow it, of the pool's first instance type (priority order) that holds it with an offering
-   in a zone that is neither failed nor backed off. A new node's room is the type's allocatable minus the
+3. The rest is packed onto new nodes, largest first (dominant share of CPU, memory, pod slots): a new node
+   is opened for the largest pod left, in the first pool (snapshot order) whose constraints, size and
+   step limits allow it, of the pool's first instance type (priority order) that holds it with an
+   offering in a zone that is neither failed nor backed off; it is then filled with the pods whose
+   demand best matches its free room (dot product), so CPU-heavy and memory-heavy pods share nodes
+   instead of each filling nodes in one dimension. A new node's room is the type's allocatable minus the
    pool's DaemonSet overhead.
 
 Constraints (placement.py) are never relaxed: a pod pinned to a zone only shares a node with pods that
@@ -72,13 +74,16 @@ def node_capacity(node: NodeView, settings: CapacitySettings = DEFAULT_SETTINGS)
 
 def requested_by_node(snapshot: Snapshot) -> dict[str, Resources]:
     """Per node name, the demand (requests + one slot each) of its non-terminal pods."""
-    used: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    used: dict[str, list[int]] = {}
     for pod in snapshot.pods:
-        if pod.node is None or pod.terminal:
+        if pod.node is None or pod.phase in ("Succeeded", "Failed"):
             continue
-        u = used[pod.node]
-        u[0] += pod.requests.cpu_m
-        u[1] += pod.requests.memory_b
+        u = used.get(pod.node)
+        if u is None:
+            u = used[pod.node] = [0, 0, 0]
+        r = pod.requests
+        u[0] += r.cpu_m
+        u[1] += r.memory_b
         u[2] += 1
     return {k: Resources(*v) for k, v in used.items()}
 
@@ -227,8 +232,10 @@ def pack(
     settings: CapacitySettings = DEFAULT_SETTINGS,
     *,
     synthetic: frozenset[str] = frozenset(),
+    used: dict[str, Resources] | None = None,
 ) -> ScaleUp:
-    """Plan new nodes for ``pods`` (module docstring). ``synthetic`` names the pods not created yet."""
+    """Plan new nodes for ``pods`` (module docstring). ``synthetic`` names the pods not created yet;
+    ``used`` is :func:`requested_by_node` when the caller has it."""
     overhead = daemonset_overheads(snapshot)
     pools = _Pools(snapshot, settings, overhead)
     groups = _groups(pods, synthetic)
@@ -254,14 +261,19 @@ def pack(
         min((g.demand.cpu_m for g in groups), default=0),
         min((g.demand.memory_b for g in groups), default=0),
     )
-    on_existing = _fill_existing(groups, snapshot, settings, smallest)
+    on_existing = _fill_existing(groups, snapshot, settings, smallest, used)
     opened: list[_Room] = []
     notes: dict[str, str] = {}
     _open_min_size(pools, opened, notes)
     unplaced: dict[str, str] = {}
+    classes: dict[tuple[tuple[str, frozenset[Offering]], ...], list[_Group]] = {}
     for g in groups:
         if g.keys:
-            _place_group(g, pools, opened, unplaced, smallest)
+            usable = _usable_offerings(g, pools, opened, unplaced, smallest)
+            if usable:
+                classes.setdefault(tuple(sorted(usable.items())), []).append(g)
+    for key, members in classes.items():
+        _fill_new_nodes(members, dict(key), pools, opened, unplaced)
     new_nodes = tuple(
         NewNode(
             pool=r.pool,
@@ -278,9 +290,15 @@ def pack(
 
 
 def _fill_existing(
-    groups: list[_Group], snapshot: Snapshot, settings: CapacitySettings, smallest: tuple[int, int]
+    groups: list[_Group],
+    snapshot: Snapshot,
+    settings: CapacitySettings,
+    smallest: tuple[int, int],
+    used: dict[str, Resources] | None,
 ) -> dict[str, str]:
-    used = requested_by_node(snapshot)
+    if not any(g.keys for g in groups):
+        return {}
+    used = used if used is not None else requested_by_node(snapshot)
     waiting: list[_Room] = []
     ready: list[_Room] = []
     for node in snapshot.nodes:
@@ -341,9 +359,11 @@ def _open_min_size(pools: _Pools, opened: list[_Room], notes: dict[str, str]) ->
             )
 
 
-def _place_group(
+def _usable_offerings(
     g: _Group, pools: _Pools, opened: list[_Room], unplaced: dict[str, str], smallest: tuple[int, int]
-) -> None:
+) -> dict[str, frozenset[Offering]]:
+    """Per pool, the offerings the group's pods may get a new node in; the group first fills the new
+    nodes already opened (pools below min size). Pods no pool can hold are unplaced with why."""
     snapshot = pools.snapshot
     foreign = foreign_keys(g.constraints)
     usable: dict[str, frozenset[Offering]] = {}
@@ -363,22 +383,38 @@ def _place_group(
                 f"pool {pool.name} has no usable offering in {zones} (zone failed or offering in back-off)"
             )
             continue
+        types = [t for t in pool.instance_types if any(o.instance_type == t for o in ok)]
+        too_small = []
+        for t in types:
+            capacity = pools.new_room(pool, t)
+            if capacity is not None and _fit_count(
+                [capacity.cpu_m, capacity.memory_b, capacity.pods], g.demand
+            ):
+                break
+            if capacity is not None:
+                too_small.append(
+                    f"more than a {t} of pool {pool.name} offers ({capacity.cpu_m}m, "
+                    f"{capacity.memory_b // 2**20} MiB after DaemonSets)"
+                )
+        else:
+            why.append(
+                f"it needs {g.demand.cpu_m}m CPU and {g.demand.memory_b // 2**20} MiB, "
+                + "; ".join(too_small)
+            )
+            continue
         usable[pool.name] = ok
     if not usable:
         _unplace(g, unplaced, why)
-        return
-
-    # 1. first fit into the new nodes already opened
+        return {}
     for room in opened:
         if not g.keys:
-            return
+            break
         room_ok = usable.get(room.pool)
         if room_ok is None or room.spent(smallest):
             continue
         room_zones = room.zones & {o.zone for o in room_ok if o.instance_type == room.instance_type}
         if not room_zones or (room.pods and room_zones != room.zones):
-            # a pod never narrows the zones of a node that already holds pods: zone-pinned pods share
-            # nodes among themselves, so pinning does not spread over nodes the zone tier could balance
+            # a pod never narrows the zones of a node that already holds pods
             continue
         n = min(_fit_count(room.free, g.demand), len(g.keys))
         if n:
@@ -386,43 +422,86 @@ def _place_group(
             room.take(g.demand, keys)
             room.zones = room_zones
             room.allowed = room.allowed & room_ok
-    # 2. open new nodes
-    for pool in snapshot.pools:
-        pool_ok = usable.get(pool.name)
-        if pool_ok is None:
-            continue
-        for t in pool.instance_types:
-            if not g.keys:
-                return
-            type_zones = frozenset(o.zone for o in pool_ok if o.instance_type == t)
-            capacity = pools.new_room(pool, t)
-            if not type_zones or capacity is None:
+    return usable if g.keys else {}
+
+
+def _fill_new_nodes(
+    members: list[_Group],
+    usable: dict[str, frozenset[Offering]],
+    pools: _Pools,
+    opened: list[_Room],
+    unplaced: dict[str, str],
+) -> None:
+    """Pods that may share nodes (same usable offerings), largest first: each new node is opened for the
+    largest pod left, in the first pool and instance type (priority order) that holds it, then filled by
+    repeatedly adding the pods whose demand best matches the node's free room (the dot product of demand
+    and free room, both relative to the node: the "dot product" heuristic of Panigrahy et al., Heuristics
+    for Vector Bin Packing, 2011), half of what fits of the chosen shape at a time."""
+    snapshot = pools.snapshot
+    while True:
+        live = [g for g in members if g.keys]
+        if not live:
+            return
+        largest = live[0]
+        choice = None
+        limits: list[str] = []
+        for pool in snapshot.pools:
+            ok = usable.get(pool.name)
+            if ok is None:
                 continue
-            per_node = _fit_count([capacity.cpu_m, capacity.memory_b, capacity.pods], g.demand)
-            if per_node == 0:
-                why.append(
-                    f"it needs {g.demand.cpu_m}m CPU and {g.demand.memory_b // 2**20} MiB, more than a "
-                    f"{t} of pool {pool.name} offers ({capacity.cpu_m}m, {capacity.memory_b // 2**20} MiB "
-                    "after DaemonSets)"
-                )
+            if pools.room[pool.name] <= 0:
+                limits.append(pools.limit_reason[pool.name])
                 continue
-            while g.keys and pools.room[pool.name] > 0 and pools.run_room > 0:
-                n = min(per_node, len(g.keys))
-                keys, g.keys = g.keys[:n], g.keys[n:]
-                new = _Room("", capacity, pool=pool.name, instance_type=t, zones=type_zones, allowed=pool_ok)
-                new.take(g.demand, keys)
-                opened.append(new)
-                pools.room[pool.name] -= 1
-                pools.run_room -= 1
-            if g.keys:
-                why.append(
-                    pools.limit_reason[pool.name]
-                    if pools.room[pool.name] <= 0
-                    else f"the per-run limit of {pools.settings.max_new_nodes_per_run} new nodes is reached"
+            if pools.run_room <= 0:
+                limits.append(
+                    f"the per-run limit of {pools.settings.max_new_nodes_per_run} new nodes is reached"
                 )
                 break
-    if g.keys:
-        _unplace(g, unplaced, why)
+            for t in pool.instance_types:
+                zones = frozenset(o.zone for o in ok if o.instance_type == t)
+                capacity = pools.new_room(pool, t)
+                if (
+                    zones
+                    and capacity is not None
+                    and _fit_count([capacity.cpu_m, capacity.memory_b, capacity.pods], largest.demand)
+                ):
+                    choice = (pool.name, t, zones, capacity, ok)
+                    break
+            if choice:
+                break
+        if choice is None:
+            _unplace(largest, unplaced, limits or ["no pool can hold it"])
+            continue
+        name, t, zones, capacity, ok = choice
+        room = _Room("", capacity, pool=name, instance_type=t, zones=zones, allowed=ok)
+        opened.append(room)
+        pools.room[name] -= 1
+        pools.run_room -= 1
+        cpu, mem, slots = max(capacity.cpu_m, 1), max(capacity.memory_b, 1), max(capacity.pods, 1)
+        while True:
+            best: _Group | None = None
+            best_score = -1.0
+            best_fit = 0
+            free = room.free
+            for g in live:
+                if not g.keys:
+                    continue
+                fit = _fit_count(free, g.demand)
+                if not fit:
+                    continue
+                d = g.demand
+                score = (
+                    d.cpu_m * free[0] / (cpu * cpu)
+                    + d.memory_b * free[1] / (mem * mem)
+                    + d.pods * free[2] / (slots * slots)
+                )
+                if score > best_score:
+                    best, best_score, best_fit = g, score, fit
+            if best is None:
+                break
+            n = min(max(1, best_fit // 2), len(best.keys))
+            keys, best.keys = best.keys[:n], best.keys[n:]
+            room.take(best.demand, keys)
 
 
 def _unplace(g: _Group, unplaced: dict[str, str], why: list[str]) -> None:

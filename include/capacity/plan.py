@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from include.capacity.binpack import NewNode, ScaleUp, pack
+from include.capacity.binpack import NewNode, ScaleUp, pack, requested_by_node
 from include.capacity.hpa import recommend
 from include.capacity.model import (
     ADD_NODES,
@@ -36,17 +36,18 @@ def _pod_tier(
     history: History = {}
     errors: dict[str, str] = {}
     notes: dict[str, str] = {}
-    by_namespace: dict[str, list[PodView]] = defaultdict(list)
+    # pods by (namespace, Deployment name): the rule of DeploymentView.owns, indexed once
+    by_owner: dict[tuple[str, str], list[PodView]] = defaultdict(list)
     for pod in snapshot.pods:
-        if pod.owner_kind == "ReplicaSet":
-            by_namespace[pod.namespace].append(pod)
+        if pod.owner_kind == "ReplicaSet" and pod.owner_name is not None:
+            by_owner[(pod.namespace, pod.owner_name.rpartition("-")[0])].append(pod)
     for d in snapshot.deployments:
         if d.error:
             errors[d.key] = d.error
             continue
         if not d.autoscale:
             continue
-        pods = [p for p in by_namespace.get(d.namespace, ()) if d.owns(p)]
+        pods = by_owner.get((d.namespace, d.name), [])
         rec = recommend(d, pods, snapshot.now, snapshot.history.get(d.key, ()), settings)
         if rec.history:
             history[d.key] = rec.history
@@ -134,7 +135,10 @@ def plan_capacity(snapshot: Snapshot, settings: CapacitySettings = DEFAULT_SETTI
         for p in snapshot.pods
         if p.node is None and p.unschedulable and not p.terminal and not p.daemonset and not p.mirror
     ]
-    up = pack([*pending, *synthetic], snapshot, settings, synthetic=frozenset(p.key for p in synthetic))
+    used = requested_by_node(snapshot)
+    up = pack(
+        [*pending, *synthetic], snapshot, settings, synthetic=frozenset(p.key for p in synthetic), used=used
+    )
     node_actions, more = _node_actions(snapshot, up)
     actions.extend(node_actions)
     notes.update(up.notes)
@@ -146,6 +150,7 @@ def plan_capacity(snapshot: Snapshot, settings: CapacitySettings = DEFAULT_SETTI
         snapshot,
         settings,
         paused="scale-down waits: this run adds nodes" if node_actions else None,
+        used=used,
     )
     notes.update(down.notes)
     for r in down.removals:

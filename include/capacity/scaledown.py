@@ -69,10 +69,9 @@ def _blocker(pods: list[PodView]) -> str | None:
 
 
 def _utilisation(pods: list[PodView], capacity: Resources) -> float:
-    total = ZERO
-    for pod in pods:
-        total = total + pod.requests
-    return total.utilisation(capacity)
+    cpu = sum(p.requests.cpu_m for p in pods)
+    memory = sum(p.requests.memory_b for p in pods)
+    return Resources(cpu, memory).utilisation(capacity)
 
 
 def _unready_halt(snapshot: Snapshot, settings: CapacitySettings) -> str | None:
@@ -87,15 +86,17 @@ def _unready_halt(snapshot: Snapshot, settings: CapacitySettings) -> str | None:
 
 
 def find_unneeded(
-    snapshot: Snapshot, settings: CapacitySettings = DEFAULT_SETTINGS
+    snapshot: Snapshot,
+    settings: CapacitySettings = DEFAULT_SETTINGS,
+    used: dict[str, Resources] | None = None,
 ) -> tuple[dict[str, tuple[float, tuple[str, ...]]], dict[str, str]]:
     """Nodes that are unneeded now: ``{node: (utilisation, pods that would move)}``, and per kept
-    candidate why it is kept."""
+    candidate why it is kept. ``used`` is ``binpack.requested_by_node`` when the caller has it."""
     pods_by_node: dict[str, list[PodView]] = defaultdict(list)
     for pod in snapshot.pods:
         if pod.node is not None and _movable(pod):
             pods_by_node[pod.node].append(pod)
-    used = requested_by_node(snapshot)
+    used = used if used is not None else requested_by_node(snapshot)
     free: dict[str, list[int]] = {}
     for node in snapshot.nodes:
         if node.ready and not node.unschedulable:
@@ -173,7 +174,11 @@ def _simulate(
 
 
 def plan_scale_down(
-    snapshot: Snapshot, settings: CapacitySettings = DEFAULT_SETTINGS, *, paused: str | None = None
+    snapshot: Snapshot,
+    settings: CapacitySettings = DEFAULT_SETTINGS,
+    *,
+    paused: str | None = None,
+    used: dict[str, Resources] | None = None,
 ) -> ScaleDown:
     """Removals of this run and the timers to keep (module docstring).
 
@@ -184,7 +189,7 @@ def plan_scale_down(
     halt = _unready_halt(snapshot, settings)
     if halt:
         return ScaleDown(unmanaged=unmanaged, notes={"scale-down": halt}, unneeded_since={})
-    unneeded, kept = find_unneeded(snapshot, settings)
+    unneeded, kept = find_unneeded(snapshot, settings, used)
     notes.update(kept)
     since = {name: snapshot.unneeded_since.get(name, snapshot.now) for name in unneeded}
     if paused:
