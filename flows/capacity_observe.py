@@ -139,6 +139,12 @@ def pod_view(pod: Any, usage: Mapping[str, int] | None, known: Mapping[str, Sequ
     ready = any(c.type == "Ready" and c.status == "True" for c in conditions)
     volumes = spec.volumes or []
     owner_kind = owners[0].kind if owners else None
+    owner_name = owners[0].name if owners else None
+    if owner_kind == "Deployment" and owner_name:
+        # controllers that own pods straight from the Deployment (the sandbox's do) are shown as the
+        # ReplicaSet ``<deployment>-<pod-template-hash>`` Kubernetes itself puts between them
+        template_hash = (meta.labels or {}).get("pod-template-hash") or "0"
+        owner_kind, owner_name = "ReplicaSet", f"{owner_name}-{template_hash}"
     return PodView(
         namespace=meta.namespace,
         name=meta.name,
@@ -147,7 +153,7 @@ def pod_view(pod: Any, usage: Mapping[str, int] | None, known: Mapping[str, Sequ
         unschedulable=unschedulable,
         requests=pod_requests(spec),
         owner_kind=owner_kind,
-        owner_name=owners[0].name if owners else None,
+        owner_name=owner_name,
         node_selector=dict(spec.node_selector or {}),
         required_terms=required_terms(spec.affinity, known),
         daemonset=owner_kind == "DaemonSet",
@@ -330,11 +336,19 @@ def snapshot_of(
     extra: Mapping[str, Any],
     now: dt.datetime,
 ) -> Snapshot:
-    """The planner's snapshot from the cluster reads, the registry state and the cluster's instances."""
-    nodes = tuple(node_view(n) for n in read["nodes"])
+    """The planner's snapshot from the cluster reads, the registry state and the cluster's live worker
+    instances. A managed node whose instance is no longer live (released by an earlier run, its Node
+    not yet removed by the cloud controller) is left out with its pods: it is leaving, not capacity."""
+    instances = list(instances)
+    live = {i.instance_id for i in instances}
+    every = [node_view(n) for n in read["nodes"]]
+    leaving = {n.name for n in every if n.managed and n.instance_id not in live}
+    nodes = tuple(n for n in every if n.name not in leaving)
     pools = pool_views(state["pools"], nodes, extra)
     known = known_values(pools)
-    pods = tuple(pod_view(p, read["usage"], known) for p in read["pods"])
+    pods = tuple(
+        pod_view(p, read["usage"], known) for p in read["pods"] if (p.spec.node_name or "") not in leaving
+    )
     deployments = tuple(deployment_view_of(d, known) for d in read["deployments"])
     return Snapshot(
         cluster=cluster,
