@@ -419,3 +419,24 @@ def test_unknown_clusters_are_refused_before_any_call(fleet: dict[str, Any]) -> 
     with pytest.raises(AirflowFailException, match="not registered or not ready: ghost"):
         reconcile(clusters=["ghost"])
     assert calls_since(fleet["sandbox"], since) == []
+
+
+def test_a_run_started_by_the_watcher_reconciles_the_clusters_its_events_name() -> None:
+    from types import SimpleNamespace
+
+    watcher = SimpleNamespace(name=steps.UNSCHEDULABLE_ASSET_NAME)
+    clusters_asset = SimpleNamespace(name="yunfleet_clusters")
+    events = {
+        watcher: [
+            SimpleNamespace(
+                extra={"from_trigger": True, "payload": {"cluster": "b", "pods": ["x/y"], "count": 1}}
+            ),
+            SimpleNamespace(
+                extra={"from_trigger": True, "payload": {"cluster": "a", "pods": [], "count": 3}}
+            ),
+        ],
+        clusters_asset: [SimpleNamespace(extra={"cluster": "c", "event": "provisioned"})],
+    }
+    assert steps.event_clusters({"triggering_asset_events": events}) == ["a", "b"]
+    assert steps.event_clusters({"triggering_asset_events": {clusters_asset: events[clusters_asset]}}) == []
+    assert steps.event_clusters({}) == []
