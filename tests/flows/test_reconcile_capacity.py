@@ -424,8 +424,10 @@ def test_unknown_clusters_are_refused_before_any_call(fleet: dict[str, Any]) -> 
 def test_a_run_started_by_the_watcher_reconciles_the_clusters_its_events_name() -> None:
     from types import SimpleNamespace
 
-    watcher = SimpleNamespace(name=steps.UNSCHEDULABLE_ASSET_NAME)
-    clusters_asset = SimpleNamespace(name="yunfleet_clusters")
+    from airflow.sdk import Asset
+
+    watcher = Asset(name=steps.UNSCHEDULABLE_ASSET_NAME, uri=steps.UNSCHEDULABLE_ASSET_URI)
+    clusters_asset = Asset(name="yunfleet_clusters", uri="x-yunfleet://registry/clusters")
     events = {
         watcher: [
             SimpleNamespace(
