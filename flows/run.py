@@ -62,6 +62,44 @@ def pull(ti: Any, task_id: str, key: str = "return_value") -> Any:
         return None
 
 
+def task_states(context: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Each task of this run with the states of its task instances now (every map index of a mapped task).
+
+    XComs outlive a cleared try: a task that did not run again in this try (``upstream_failed``)
+    still shows the value and error it pushed before, so the run's report reads a task's XComs
+    only when its current state says it ran in this try. States come from the Task SDK's
+    ``get_task_states`` (the execution API); ``"none"`` for a task instance without a state.
+    """
+    ti = context["ti"]
+    dag = context["dag"]
+    run_id = context["run_id"]
+    raw = ti.get_task_states(dag_id=dag.dag_id, run_ids=[run_id]).get(run_id, {})
+    ids = set(dag.task_ids)
+    states: dict[str, set[str]] = {}
+    for key, state in raw.items():
+        # mapped task instances come as "<task_id>_<map_index>"
+        task_id = key if key in ids else key.rsplit("_", 1)[0]
+        states.setdefault(task_id, set()).add(str(state) if state else "none")
+    return states
+
+
+class ThisTry:
+    """A task instance's ``xcom_pull`` that sees only tasks which ran in the run's current try.
+
+    A task whose instances are neither ``success`` nor ``failed`` now (``upstream_failed``,
+    ``skipped``, not run) answers ``None``, whatever an earlier try of the run left behind.
+    """
+
+    def __init__(self, ti: Any, states: Mapping[str, set[str]]) -> None:
+        self.ti = ti
+        self.states = states
+
+    def xcom_pull(self, task_ids: str, key: str = "return_value") -> Any:
+        if not self.states.get(task_ids, set()) & {"success", "failed"}:
+            return None
+        return self.ti.xcom_pull(task_ids=task_ids, key=key)
+
+
 def flatten(value: Any) -> list[Any]:
     """XCom values of a task as a list: a mapped task's values, or the one value; ``None``s dropped."""
     if value is None:
@@ -256,12 +294,16 @@ def finish(context: Mapping[str, Any], lifecycle: Lifecycle) -> dict[str, Any]:
     dag = context["dag"]
     params = params_of(context)
     cluster = str(params.get("cluster_name") or "")
-    lock_json = pull(ti, lifecycle.lock_task) if lifecycle.lock_task else None
-    done = pull(ti, lifecycle.done_task) is not None
-    dry_run = bool(pull(ti, lifecycle.plan_task, DRY_RUN_KEY))
-    applied = any(pull(ti, t) is not None for t in lifecycle.apply_tasks)
-    tasks = [t for t in dag.task_ids if t != ti.task_id]
-    errors = [f"{t}: {e}" for t in tasks for e in flatten(pull(ti, t, ERROR_KEY))]
+    states = task_states(context)
+    this_try = ThisTry(ti, states)
+    lock_json = pull(this_try, lifecycle.lock_task) if lifecycle.lock_task else None
+    done = states.get(lifecycle.done_task) == {"success"} and pull(this_try, lifecycle.done_task) is not None
+    dry_run = bool(pull(this_try, lifecycle.plan_task, DRY_RUN_KEY))
+    applied = any(pull(this_try, t) is not None for t in lifecycle.apply_tasks)
+    failed = [t for t in dag.task_ids if t != ti.task_id and "failed" in states.get(t, set())]
+    errors = [f"{t}: {e}" for t in failed for e in flatten(pull(this_try, t, ERROR_KEY))]
+    if failed and not errors:
+        errors = [f"{t}: failed (see its log)" for t in failed]
     outcome = "success" if done or dry_run else "failed"
     if lock_json:
         lock = LockInfo.from_json(lock_json)
@@ -273,7 +315,7 @@ def finish(context: Mapping[str, Any], lifecycle: Lifecycle) -> dict[str, Any]:
             final = lock.previous_state
         left = release(hooks.registry().engine, cluster=cluster, run_id=lock.run_id, final_state=final)
         log.info("lock on %s released; state %s", cluster, left)
-    exists = lifecycle.what_exists(ti)
+    exists = lifecycle.what_exists(this_try)
     may_have_changed = bool(lock_json) or (lifecycle.lock_task is None and applied)
     message = report_message(outcome, dry_run, errors, exists, may_have_changed)
     details = {"exists": exists, "errors": errors, "dry_run": dry_run}

@@ -9,14 +9,19 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from include.errors import ConfigurationError
+from include.errors import ConfigurationError, IdempotencyMismatchError
 from include.fleet.contract import ROLES, TAG_CLUSTER, TAG_NODE_POOL, TAG_ROLE
 from operators.hooks.base_alibaba import AlibabaCloudBaseHook
 from operators.hooks.ecs_images import EcsImage, ImageMixin
 from operators.hooks.ecs_region import RegionFactsMixin
 from operators.hooks.ecs_security_groups import SecurityGroup, SecurityGroupMixin, SecurityRule
 from operators.hooks.ecs_zones import ZoneAvailabilityMixin
-from operators.utils.replays import MAX_REPLAY_GENERATIONS, generation_intent, replay_gone_error
+from operators.utils.replays import (
+    MAX_REPLAY_GENERATIONS,
+    generation_intent,
+    replay_gone_error,
+    token_used_before,
+)
 from operators.utils.tags import tags_of, tags_param
 
 __all__ = [
@@ -291,7 +296,9 @@ class EcsHook(RegionFactsMixin, SecurityGroupMixin, ImageMixin, ZoneAvailability
         """RunInstances for ``amount`` instances under ``intent``'s ClientToken, checking the answer.
 
         Ids that do not exist (a replay of a token whose instances were released) are created again
-        under a new token of the same intent (``#gen<n>``), at most ``MAX_REPLAY_GENERATIONS`` times.
+        under a new token of the same intent (``#gen<n>``), at most ``MAX_REPLAY_GENERATIONS`` times;
+        so is a token answered ``IdempotentParameterMismatch`` (used before with other parameters: the
+        caller counted the live instances by tag first, so nothing of that earlier call is alive).
         Returns the live ids (``[]`` in dry run).
 
         :raises PermanentCloudError: ``ReplayedResourcesGone`` when every generation came back gone.
@@ -301,7 +308,11 @@ class EcsHook(RegionFactsMixin, SecurityGroupMixin, ImageMixin, ZoneAvailability
         for generation in range(MAX_REPLAY_GENERATIONS + 1):
             need = amount - len(live)
             token = self.client_token(generation_intent(intent, generation, f"{need}"))
-            answered = self.run_instances(spec, need, client_token=token)
+            try:
+                answered = self.run_instances(spec, need, client_token=token)
+            except IdempotencyMismatchError:
+                token_used_before(intent, generation)
+                continue
             if not answered:  # dry run
                 return live
             alive = self.live_instance_ids(answered)

@@ -7,9 +7,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from include.errors import ConfigurationError, ResourceNotFoundError
+from include.errors import ConfigurationError, IdempotencyMismatchError, ResourceNotFoundError
 from include.fleet.contract import TAG_CLUSTER
-from operators.utils.replays import MAX_REPLAY_GENERATIONS, generation_intent, replay_gone_error
+from operators.utils.replays import (
+    MAX_REPLAY_GENERATIONS,
+    generation_intent,
+    replay_gone_error,
+    token_used_before,
+)
 from operators.utils.tags import tags_of, tags_param
 
 
@@ -165,23 +170,27 @@ class SecurityGroupMixin:
             intent = f"create-security-group:{cluster}:{name}"
             gone: list[str] = []
             for generation in range(MAX_REPLAY_GENERATIONS + 1):
-                body = self.invoke(
-                    "CreateSecurityGroup",
-                    self._request(
+                try:
+                    body = self.invoke(
                         "CreateSecurityGroup",
-                        {
-                            "VpcId": vpc_id,
-                            "SecurityGroupName": name,
-                            "Description": f"yunfleet cluster {cluster}",
-                            "SecurityGroupType": "normal",
-                            "ClientToken": self.client_token(generation_intent(intent, generation)),
-                            "Tag": tags_param({TAG_CLUSTER: cluster}),
-                        },
-                    ),
-                    mutating=True,
-                    target=name,
-                    cluster=cluster,
-                )
+                        self._request(
+                            "CreateSecurityGroup",
+                            {
+                                "VpcId": vpc_id,
+                                "SecurityGroupName": name,
+                                "Description": f"yunfleet cluster {cluster}",
+                                "SecurityGroupType": "normal",
+                                "ClientToken": self.client_token(generation_intent(intent, generation)),
+                                "Tag": tags_param({TAG_CLUSTER: cluster}),
+                            },
+                        ),
+                        mutating=True,
+                        target=name,
+                        cluster=cluster,
+                    )
+                except IdempotencyMismatchError:
+                    token_used_before(intent, generation)
+                    continue
                 if body is None:  # dry run: nothing exists to add rules to
                     return {"security_group_id": None, "created": True, "rules_added": len(rules)}
                 group_id, created = body["SecurityGroupId"], True

@@ -8,10 +8,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from include.errors import ConfigurationError, PermanentCloudError, ResourceNotFoundError
+from include.errors import (
+    ConfigurationError,
+    IdempotencyMismatchError,
+    PermanentCloudError,
+    ResourceNotFoundError,
+)
 from include.fleet.contract import ROLE_APISERVER_LB, TAG_CLUSTER, TAG_ROLE
 from operators.hooks.base_alibaba import AlibabaCloudBaseHook
-from operators.utils.replays import MAX_REPLAY_GENERATIONS, generation_intent, replay_gone_error
+from operators.utils.replays import (
+    MAX_REPLAY_GENERATIONS,
+    generation_intent,
+    replay_gone_error,
+    token_used_before,
+)
 from operators.utils.tags import tags_of
 
 BACKENDS_PER_CALL = 20
@@ -141,23 +151,27 @@ class SlbHook(AlibabaCloudBaseHook):
         intent = f"create-load-balancer:{cluster}:{name}"
         gone: list[str] = []
         for generation in range(MAX_REPLAY_GENERATIONS + 1):
-            body = self._call(
-                "CreateLoadBalancer",
-                {
-                    "LoadBalancerName": name,
-                    "AddressType": address_type,
-                    "VSwitchId": vswitch_id if address_type == "intranet" else None,
-                    "VpcId": vpc_id if address_type == "intranet" else None,
-                    "LoadBalancerSpec": spec,
-                    "MasterZoneId": master_zone_id,
-                    "SlaveZoneId": slave_zone_id,
-                    "ClientToken": self.client_token(generation_intent(intent, generation)),
-                    "Tag": [{"Key": TAG_CLUSTER, "Value": cluster}, {"Key": TAG_ROLE, "Value": role}],
-                },
-                mutating=True,
-                target=name,
-                cluster=cluster,
-            )
+            try:
+                body = self._call(
+                    "CreateLoadBalancer",
+                    {
+                        "LoadBalancerName": name,
+                        "AddressType": address_type,
+                        "VSwitchId": vswitch_id if address_type == "intranet" else None,
+                        "VpcId": vpc_id if address_type == "intranet" else None,
+                        "LoadBalancerSpec": spec,
+                        "MasterZoneId": master_zone_id,
+                        "SlaveZoneId": slave_zone_id,
+                        "ClientToken": self.client_token(generation_intent(intent, generation)),
+                        "Tag": [{"Key": TAG_CLUSTER, "Value": cluster}, {"Key": TAG_ROLE, "Value": role}],
+                    },
+                    mutating=True,
+                    target=name,
+                    cluster=cluster,
+                )
+            except IdempotencyMismatchError:
+                token_used_before(intent, generation)
+                continue
             if body is None:
                 return {"load_balancer_id": None, "address": None, "created": True}
             if self._exists_after_create(body["LoadBalancerId"]):

@@ -8,13 +8,21 @@ resources that no longer exist. So every create reads back what it was answered;
 created again under the same intent with a generation suffix, which gives a new, still deterministic
 token (a retried task repeats the same generations). After ``MAX_REPLAY_GENERATIONS`` new tokens it
 stops with a clear error.
+
+A token answered ``IdempotentParameterMismatch`` was used before with other parameters: a cleared
+run whose inputs changed since its first try (its security group was re-created, so the instances'
+group id differs). Each create looks its resources up by tag or name before it creates, so nothing
+of that earlier call is alive, and the next generation's token is used the same way.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from include.errors import PermanentCloudError
+
+log = logging.getLogger(__name__)
 
 #: New tokens tried after a replay named resources that are gone.
 MAX_REPLAY_GENERATIONS = 3
@@ -41,4 +49,13 @@ def replay_gone_error(
         code=REPLAY_GONE_CODE,
         product=product,
         action=action,
+    )
+
+
+def token_used_before(intent: str, generation: int) -> None:
+    """Log that ``intent``'s token of ``generation`` was used before with other parameters."""
+    log.warning(
+        "the ClientToken of %s was used before with other parameters (an earlier try of this run, "
+        "whose inputs have changed since); nothing of it is alive, so trying the next token",
+        generation_intent(intent, generation),
     )

@@ -143,3 +143,36 @@ def test_an_unknown_image_family_in_the_connection_is_a_clear_error(cloud_env: A
     images, errors = reads.resolve_images(EcsHook(), _request(), {"image_family": "acs:ubuntu_99_04_x64"})
     assert images == {}
     assert len(errors) == 2 and all("acs:ubuntu_99_04_x64" in e for e in errors)
+
+
+def test_finish_of_a_cleared_run_ignores_what_earlier_tries_left(flow_registry: Any) -> None:
+    """A cleared run keeps the XComs of tasks that did not run again: finish goes by current states."""
+    lock = _take_lock(PARAMS)
+    dag = load_dag("provision_cluster")
+    context = flow_context(
+        dag,
+        "finish",
+        PARAMS,
+        take_lock=lock,
+        security_group={"security_group_id": "sg-2"},
+        control_plane={"instance_ids": ["i-old"], "created_ids": ["i-old"]},  # from the first try
+        apiserver_lb={"load_balancer_id": "lb-old", "address": "10.0.0.9"},  # from the first try
+        verify={"checked": True},  # from the first try
+    )
+    context["ti"].xcoms[("control_plane", run.ERROR_KEY)] = "IdempotencyMismatchError: token reused"
+    context["ti"].states = {
+        "take_lock": "success",
+        "validate": "success",
+        "security_group": "success",
+        "control_plane": "failed",
+        "apiserver_lb": "upstream_failed",
+        "verify": "upstream_failed",
+        "register": "upstream_failed",
+    }
+    with pytest.raises(AirflowFailException) as info:
+        run.finish(context, steps.LIFECYCLE)
+    message = str(info.value)
+    assert "control_plane: IdempotencyMismatchError" in message
+    assert "security group sg-2" in message
+    assert "lb-old" not in message and "i-old" not in message
+    assert flow_registry.registry.require_cluster(CLUSTER).state == "failed"

@@ -95,3 +95,24 @@ def test_a_replayed_load_balancer_that_was_deleted_is_created_again(
     second = slb.ensure_load_balancer(**args)
     assert second["created"] and second["load_balancer_id"] != first["load_balancer_id"]
     assert slb.describe_load_balancer(second["load_balancer_id"]).name == "api-demo"
+
+
+def test_a_cleared_run_whose_security_group_was_recreated_gets_instances_under_a_new_token(
+    cloud_env: Any, audit_store: Any, task_context: Any
+) -> None:
+    """Same task identity, other parameters (a new group id): IdempotentParameterMismatch is not the end."""
+    hook = _fast(make_hook(audit_store, task_context))
+    first_sg = security_group(hook)
+    first = hook.ensure_instances(spec(first_sg, 1))
+    hook.delete_instances(first.instance_ids)
+    assert hook.delete_security_group(first_sg)
+    second_sg = security_group(hook)
+    mark = cloud_env.calls()["next"]
+
+    again = hook.ensure_instances(spec(second_sg, 1))
+    assert len(again.created_ids) == 1 and again.created_ids != first.instance_ids
+    live = cloud_env.state()["ecs"]["instances"]
+    assert [(i["instance_id"], i["security_group_ids"]) for i in live] == [(again.created_ids[0], [second_sg])]
+    calls = [c for c in cloud_env.calls(mark)["calls"] if c["action"] == "RunInstances"]
+    assert [c["error_code"] for c in calls] == ["IdempotentParameterMismatch", None]
+    assert calls[0]["params"]["ClientToken"] != calls[1]["params"]["ClientToken"]
