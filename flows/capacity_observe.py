@@ -284,26 +284,15 @@ def known_values(pools: Sequence[PoolView]) -> dict[str, tuple[str, ...]]:
 
 
 def read_cluster(kube: Any) -> dict[str, Any]:
-    """The cluster's Nodes, Pods, Deployments and pod CPU usage: four list calls, retried like every read.
+    """The cluster's Nodes, Pods, Deployments and pod CPU usage: four list calls through the hook's
+    public reads (``FleetKubernetesHook``), each retried like every read.
 
     Returns ``{"nodes", "pods", "deployments"}`` (client models) and ``"usage"`` (``{ns/pod: millicores}``).
     """
-    timeout = kube.request_timeout
-    nodes = kube._read("ListNodes", lambda: kube.core_v1_client.list_node(_request_timeout=timeout)).items
-    pods = kube._read(
-        "ListPods", lambda: kube.core_v1_client.list_pod_for_all_namespaces(_request_timeout=timeout)
-    ).items
+    nodes = kube.list_node_objects()
+    pods = kube.list_pod_objects()
     deployments = kube.list_deployments()
-    metrics = kube._read(
-        "ListPodMetrics",
-        lambda: kube.custom_object_client.list_cluster_custom_object(
-            "metrics.k8s.io", "v1beta1", "pods", _request_timeout=timeout
-        ),
-    )
-    usage = {}
-    for item in metrics.get("items", []):
-        cpu = sum(_cpu_m(c["usage"].get("cpu", "0")) for c in item.get("containers", []))
-        usage[f"{item['metadata']['namespace']}/{item['metadata']['name']}"] = cpu
+    usage = {key: m["cpu_millicores"] for key, m in kube.all_pod_metrics().items()}
     return {"nodes": nodes, "pods": pods, "deployments": deployments, "usage": usage}
 
 

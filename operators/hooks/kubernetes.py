@@ -289,19 +289,37 @@ class FleetKubernetesHook(NodeReadinessMixin, NodeMaintenanceMixin, WaiterMixin,
         """Waiter operation: ``{"Ready": bool}``."""
         return {"Ready": self.api_server_ready()}
 
-    def list_nodes(self, label_selector: str | None = None) -> list[NodeInfo]:
-        nodes = self._read(
+    def list_node_objects(self, label_selector: str | None = None) -> list[client.V1Node]:
+        """Nodes as the client's ``V1Node`` models (labels, taints, providerID, allocatable, conditions,
+        creation time): one ``list`` call (audit action ``ListNodes``), retried like every read.
+
+        :param label_selector: e.g. ``"yunfleet.io/node-pool=general"``; all nodes when empty.
+        :raises CloudError: the call failed after the retry policy (a ``PermanentCloudError`` for 4xx
+            other than 409/429).
+        """
+        result = self._read(
             "ListNodes",
             lambda: self.core_v1_client.list_node(
                 label_selector=label_selector or "", _request_timeout=self.request_timeout
             ),
         )
-        return [NodeInfo.from_api(n) for n in nodes.items]
+        return list(result.items)
 
-    def list_pods(
+    def list_nodes(self, label_selector: str | None = None) -> list[NodeInfo]:
+        """Nodes summarised as :class:`NodeInfo` (pool, zone, readiness, allocatable); see
+        :meth:`list_node_objects`."""
+        return [NodeInfo.from_api(n) for n in self.list_node_objects(label_selector)]
+
+    def list_pod_objects(
         self, namespace: str | None = None, *, node_name: str | None = None, label_selector: str | None = None
-    ) -> list[PodInfo]:
-        """Pods with their summed container CPU/memory requests."""
+    ) -> list[client.V1Pod]:
+        """Pods as the client's ``V1Pod`` models (owners, requests, node selector, affinity, tolerations,
+        conditions): one ``list`` call (audit action ``ListPods``) of one namespace, or of all when
+        ``namespace`` is empty, retried like every read.
+
+        :param node_name: only the pods bound to this node (field selector ``spec.nodeName``).
+        :raises CloudError: the call failed after the retry policy.
+        """
         field_selector = f"spec.nodeName={node_name}" if node_name else ""
         kwargs = {
             "label_selector": label_selector or "",
@@ -314,7 +332,17 @@ class FleetKubernetesHook(NodeReadinessMixin, NodeMaintenanceMixin, WaiterMixin,
             )
         else:
             pods = self._read("ListPods", lambda: self.core_v1_client.list_pod_for_all_namespaces(**kwargs))
-        return [PodInfo.from_api(p) for p in pods.items]
+        return list(pods.items)
+
+    def list_pods(
+        self, namespace: str | None = None, *, node_name: str | None = None, label_selector: str | None = None
+    ) -> list[PodInfo]:
+        """Pods with their summed container CPU/memory requests (:class:`PodInfo`); see
+        :meth:`list_pod_objects`."""
+        return [
+            PodInfo.from_api(p)
+            for p in self.list_pod_objects(namespace, node_name=node_name, label_selector=label_selector)
+        ]
 
     def get_deployment(self, namespace: str, name: str) -> client.V1Deployment:
         return self._read(
@@ -388,6 +416,31 @@ class FleetKubernetesHook(NodeReadinessMixin, NodeMaintenanceMixin, WaiterMixin,
             cpu = sum(parse_quantity(c["usage"].get("cpu", "0")) for c in item.get("containers", []))
             mem = sum(parse_quantity(c["usage"].get("memory", "0")) for c in item.get("containers", []))
             out[item["metadata"]["name"]] = {"cpu_millicores": int(cpu * 1000), "memory_bytes": int(mem)}
+        return out
+
+    def all_pod_metrics(self) -> dict[str, dict[str, int]]:
+        """Usage of every pod of the cluster from ``metrics.k8s.io`` in one cluster-wide call (audit action
+        ``ListPodMetrics``): ``{"<namespace>/<pod>": {"cpu_millicores": n, "memory_bytes": n}}``, summed
+        over containers. A pod the metrics API has no sample for yet is absent.
+
+        :raises CloudError: the call failed after the retry policy (404 when no metrics API is served).
+        """
+        body = self._read(
+            "ListPodMetrics",
+            lambda: self.custom_object_client.list_cluster_custom_object(
+                "metrics.k8s.io", "v1beta1", "pods", _request_timeout=self.request_timeout
+            ),
+        )
+        out: dict[str, dict[str, int]] = {}
+        for item in body.get("items", []):
+            containers = item.get("containers", [])
+            cpu = sum(parse_quantity(c["usage"].get("cpu", "0")) for c in containers)
+            mem = sum(parse_quantity(c["usage"].get("memory", "0")) for c in containers)
+            meta = item["metadata"]
+            out[f"{meta['namespace']}/{meta['name']}"] = {
+                "cpu_millicores": int(cpu * 1000),
+                "memory_bytes": int(mem),
+            }
         return out
 
     # writes -------------------------------------------------------------------------------
