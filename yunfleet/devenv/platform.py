@@ -24,6 +24,7 @@ from yunfleet.devenv.config import (
     ensure_admin_password,
     process_env,
     write_airflow_cfg,
+    write_local_settings,
 )
 from yunfleet.devenv.ports import port_in_use
 from yunfleet.devenv.procs import ManagedProcess, StartupError, run_checked, start, wait_until
@@ -82,6 +83,7 @@ class LocalPlatform:
         for path in (s.home, s.airflow_home, s.logs_dir, s.sandbox_dir):
             path.mkdir(parents=True, exist_ok=True)
         write_airflow_cfg(s)
+        write_local_settings(s)
         self.password = ensure_admin_password(s)
         started = time.monotonic()
         run_checked(
