@@ -26,6 +26,8 @@ from include.capacity.model import (
     PoolView,
     Resources,
     Snapshot,
+    Taint,
+    Toleration,
 )
 
 #: zone states (``include.registry.store.ZONE_STATES``) in which a zone gets no new node and loses none
@@ -105,6 +107,20 @@ def pod_requests(spec: Any) -> Resources:
     return Resources(cpu, memory, 0)
 
 
+def taints_of(spec: Any) -> tuple[Taint, ...]:
+    """A node spec's taints as ``(key, value, effect)``; the planner keeps pods off the ``NoSchedule`` /
+    ``NoExecute`` ones they do not tolerate."""
+    return tuple((t.key or "", t.value or "", t.effect or "") for t in (getattr(spec, "taints", None) or []))
+
+
+def tolerations_of(spec: Any) -> tuple[Toleration, ...]:
+    """A pod spec's tolerations as ``(key, operator, value, effect)`` (operator ``Equal`` by default)."""
+    return tuple(
+        (t.key or "", t.operator or "Equal", t.value or "", t.effect or "")
+        for t in (getattr(spec, "tolerations", None) or [])
+    )
+
+
 # -- views --------------------------------------------------------------------------------------
 
 
@@ -125,6 +141,7 @@ def node_view(node: Any) -> NodeView:
         ready=ready,
         unschedulable=bool(node.spec.unschedulable) if node.spec else False,
         created_at=epoch(node.metadata.creation_timestamp),
+        taints=taints_of(node.spec),
     )
 
 
@@ -140,11 +157,6 @@ def pod_view(pod: Any, usage: Mapping[str, int] | None, known: Mapping[str, Sequ
     volumes = spec.volumes or []
     owner_kind = owners[0].kind if owners else None
     owner_name = owners[0].name if owners else None
-    if owner_kind == "Deployment" and owner_name:
-        # controllers that own pods straight from the Deployment (the sandbox's do) are shown as the
-        # ReplicaSet ``<deployment>-<pod-template-hash>`` Kubernetes itself puts between them
-        template_hash = (meta.labels or {}).get("pod-template-hash") or "0"
-        owner_kind, owner_name = "ReplicaSet", f"{owner_name}-{template_hash}"
     return PodView(
         namespace=meta.namespace,
         name=meta.name,
@@ -162,6 +174,7 @@ def pod_view(pod: Any, usage: Mapping[str, int] | None, known: Mapping[str, Sequ
         ready=ready,
         created_at=epoch(meta.creation_timestamp),
         local_storage=any(v.empty_dir is not None or v.host_path is not None for v in volumes),
+        tolerations=tolerations_of(spec),
     )
 
 
@@ -181,6 +194,7 @@ def deployment_view_of(deployment: Any, known: Mapping[str, Sequence[str]]) -> D
         pod_memory_request_b=requests.memory_b,
         node_selector=template.node_selector,
         required_terms=required_terms(template.affinity, known),
+        tolerations=tolerations_of(template),
     )
 
 

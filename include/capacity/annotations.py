@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 
-from include.capacity.model import AffinityTerm, DeploymentView, Floor
+from include.capacity.model import AffinityTerm, DeploymentView, Floor, Toleration
 
 AUTOSCALE_ANNOTATION = "yunfleet.io/autoscale"
 MIN_REPLICAS_ANNOTATION = "yunfleet.io/min-replicas"
@@ -92,6 +92,7 @@ def deployment_view(
     pod_memory_request_b: int = 0,
     node_selector: Mapping[str, str] | None = None,
     required_terms: tuple[AffinityTerm, ...] = (),
+    tolerations: tuple[Toleration, ...] = (),
 ) -> DeploymentView:
     """The pod tier's view of a Deployment; ``error`` set (and ``autoscale`` off) for bad annotations.
 
@@ -112,6 +113,7 @@ def deployment_view(
         pod_memory_request_b=pod_memory_request_b,
         node_selector=dict(node_selector or {}),
         required_terms=required_terms,
+        tolerations=tolerations,
     )
     if annotations.get(AUTOSCALE_ANNOTATION, "").strip().lower() != "true":
         return view

@@ -29,8 +29,25 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from include.capacity.model import ZERO, NodeView, Offering, PodView, PoolView, Resources, Snapshot
-from include.capacity.placement import Constraints, allowed_offerings, constraints_of, foreign_keys, matches
+from include.capacity.model import (
+    ZERO,
+    NodeView,
+    Offering,
+    PodView,
+    PoolView,
+    Resources,
+    Snapshot,
+    Taint,
+    Toleration,
+)
+from include.capacity.placement import (
+    Constraints,
+    allowed_offerings,
+    constraints_of,
+    foreign_keys,
+    matches,
+    tolerates,
+)
 from include.capacity.settings import DEFAULT_SETTINGS, CapacitySettings
 from include.capacity.zones import pool_nodes
 
@@ -132,7 +149,18 @@ def _fit_count(free: list[int], d: Resources) -> int:
 class _Room:
     """A node (existing, upcoming or new) being filled: free [cpu, memory, pods] and what went in."""
 
-    __slots__ = ("allowed", "free", "instance_type", "labels", "name", "pods", "pool", "used", "zones")
+    __slots__ = (
+        "allowed",
+        "free",
+        "instance_type",
+        "labels",
+        "name",
+        "pods",
+        "pool",
+        "taints",
+        "used",
+        "zones",
+    )
 
     def __init__(
         self,
@@ -144,8 +172,10 @@ class _Room:
         instance_type: str = "",
         zones: frozenset[str] = frozenset(),
         allowed: frozenset[Offering] = frozenset(),
+        taints: tuple[Taint, ...] = (),
     ) -> None:
         self.name = name
+        self.taints = taints
         self.free = [free.cpu_m, free.memory_b, free.pods]
         self.labels = labels or {}
         self.pool = pool
@@ -175,16 +205,18 @@ class _Group:
     constraints: Constraints
     synthetic: bool
     keys: list[str]
+    tolerations: tuple[Toleration, ...] = ()
 
 
 def _groups(pods: Sequence[PodView], synthetic: frozenset[str]) -> list[_Group]:
-    groups: dict[tuple[Resources, Constraints, bool], _Group] = {}
+    groups: dict[tuple[Resources, Constraints, bool, tuple[Toleration, ...]], _Group] = {}
     for pod in pods:
         c = constraints_of(pod)
         s = pod.key in synthetic
-        g = groups.get((pod.demand, c, s))
+        key = (pod.demand, c, s, pod.tolerations)
+        g = groups.get(key)
         if g is None:
-            g = groups[(pod.demand, c, s)] = _Group(pod.demand, c, s, [])
+            g = groups[key] = _Group(pod.demand, c, s, [], pod.tolerations)
         g.keys.append(pod.key)
     return list(groups.values())
 
@@ -304,7 +336,12 @@ def _fill_existing(
     for node in snapshot.nodes:
         if node.unschedulable:
             continue
-        room = _Room(node.name, node_capacity(node, settings) - used.get(node.name, ZERO), labels=node.labels)
+        room = _Room(
+            node.name,
+            node_capacity(node, settings) - used.get(node.name, ZERO),
+            labels=node.labels,
+            taints=node.taints,
+        )
         (ready if node.ready else waiting).append(room)
     for node in snapshot.upcoming:
         waiting.append(_Room(node.name, node_capacity(node, settings), labels=node.labels))
@@ -318,6 +355,8 @@ def _fill_existing(
                 if not g.keys:
                     break
                 if room.spent(smallest) or not matches(g.constraints, room.labels):
+                    continue
+                if room.taints and not tolerates(g.tolerations, room.taints):
                     continue
                 n = min(_fit_count(room.free, g.demand), len(g.keys))
                 if n:

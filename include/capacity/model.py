@@ -29,6 +29,11 @@ ACTION_KINDS = (SCALE_DEPLOYMENT, ADD_NODES, REMOVE_NODE)
 
 #: One OR-ed term of required node affinity: ``((label key, allowed values), ...)``, requirements AND-ed.
 AffinityTerm = tuple[tuple[str, tuple[str, ...]], ...]
+#: A node taint that keeps pods off: ``(key, value, effect)``, effect ``NoSchedule`` or ``NoExecute``.
+Taint = tuple[str, str, str]
+#: A pod toleration: ``(key, operator, value, effect)``; operator ``Equal`` or ``Exists``, an empty key
+#: (with ``Exists``) or an empty effect matches every key or effect.
+Toleration = tuple[str, str, str, str]
 
 
 def instance_id_of(provider_id: str | None) -> str | None:
@@ -108,6 +113,8 @@ class NodeView:
     :ivar instance_id: from the providerID (:func:`instance_id_of`); ``None`` without one.
     :ivar allocatable: the node's allocatable; ``pods == 0`` means "not reported" (the planner then
         uses ``settings.default_max_pods``).
+    :ivar taints: its ``NoSchedule`` / ``NoExecute`` taints (a control plane's, for example): only pods
+        that tolerate them are placed on it.
     """
 
     name: str
@@ -120,6 +127,7 @@ class NodeView:
     unschedulable: bool
     created_at: float
     labels: dict[str, str] = field(default_factory=dict)
+    taints: tuple[Taint, ...] = ()
 
     @property
     def managed(self) -> bool:
@@ -137,6 +145,7 @@ class NodeView:
         ready: bool,
         unschedulable: bool = False,
         created_at: float = 0.0,
+        taints: tuple[Taint, ...] = (),
     ) -> NodeView:
         """Pool, zone and instance type from the contract labels; the instance id from ``provider_id``."""
         return cls(
@@ -150,6 +159,7 @@ class NodeView:
             unschedulable=unschedulable,
             created_at=created_at,
             labels=dict(labels),
+            taints=taints,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -164,6 +174,7 @@ class NodeView:
             "unschedulable": self.unschedulable,
             "created_at": self.created_at,
             "labels": self.labels,
+            **({"taints": [list(t) for t in self.taints]} if self.taints else {}),
         }
 
     @classmethod
@@ -179,6 +190,7 @@ class NodeView:
             unschedulable=bool(data.get("unschedulable", False)),
             created_at=float(data.get("created_at", 0.0)),
             labels=dict(data.get("labels") or {}),
+            taints=tuple((str(k), str(v), str(e)) for k, v, e in data.get("taints") or ()),
         )
 
 
@@ -200,6 +212,7 @@ class PodView:
         :data:`AffinityTerm` per ``nodeSelectorTerms`` item (OR-ed); ``In`` requirements only.
     :ivar cpu_usage_m: measured CPU usage (metrics API), ``None`` when the pod has no metrics.
     :ivar local_storage: the pod mounts ``emptyDir`` or ``hostPath`` (CA keeps such nodes by default).
+    :ivar tolerations: its tolerations (:data:`Toleration`), matched against node taints.
     """
 
     namespace: str
@@ -218,6 +231,7 @@ class PodView:
     ready: bool = True
     created_at: float = 0.0
     local_storage: bool = False
+    tolerations: tuple[Toleration, ...] = ()
 
     @property
     def key(self) -> str:
@@ -255,6 +269,8 @@ class PodView:
             data["node_selector"] = self.node_selector
         if self.required_terms:
             data["required_terms"] = [[[k, list(v)] for k, v in term] for term in self.required_terms]
+        if self.tolerations:
+            data["tolerations"] = [list(t) for t in self.tolerations]
         for flag in ("daemonset", "mirror", "local_storage"):
             if getattr(self, flag):
                 data[flag] = True
@@ -284,7 +300,25 @@ class PodView:
             ready=bool(data.get("ready", True)),
             created_at=float(data.get("created_at", 0.0)),
             local_storage=bool(data.get("local_storage", False)),
+            tolerations=_tolerations_from(data.get("tolerations")),
         )
+
+
+def deployment_of(pod: PodView) -> str | None:
+    """The name of the Deployment a pod belongs to, from its controller owner reference: a
+    ``Deployment`` owner is that Deployment; a ``ReplicaSet`` owner ``<deployment>-<pod-template-hash>``
+    belongs to ``<deployment>``; ``None`` for any other owner or none."""
+    if pod.owner_name is None:
+        return None
+    if pod.owner_kind == "Deployment":
+        return pod.owner_name
+    if pod.owner_kind == "ReplicaSet":
+        return pod.owner_name.rpartition("-")[0] or None
+    return None
+
+
+def _tolerations_from(data: Any) -> tuple[Toleration, ...]:
+    return tuple((str(k), str(o), str(v), str(e)) for k, o, v, e in data or ())
 
 
 # -- deployments ----------------------------------------------------------------------------------
@@ -326,7 +360,7 @@ class DeploymentView:
     :ivar replicas: ``spec.replicas``.
     :ivar pod_cpu_request_m: CPU request of one pod of the template (the HPA target is a percentage of it).
     :ivar pod_memory_request_b: memory request of one pod of the template (for the pods it will add).
-    :ivar node_selector / required_terms: the template's placement (see :class:`PodView`).
+    :ivar node_selector / required_terms / tolerations: the template's placement (see :class:`PodView`).
     :ivar error: why the annotations could not be used; the Deployment is then left as it is and the
         error reported in the plan.
     """
@@ -344,19 +378,17 @@ class DeploymentView:
     node_selector: dict[str, str] = field(default_factory=dict)
     required_terms: tuple[AffinityTerm, ...] = ()
     error: str | None = None
+    tolerations: tuple[Toleration, ...] = ()
 
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
 
     def owns(self, pod: PodView) -> bool:
-        """The pod belongs to this Deployment: owned by a ReplicaSet ``<name>-<pod-template-hash>``."""
-        return (
-            pod.namespace == self.namespace
-            and pod.owner_kind == "ReplicaSet"
-            and pod.owner_name is not None
-            and pod.owner_name.rpartition("-")[0] == self.name
-        )
+        """The pod belongs to this Deployment: its controller is the ReplicaSet
+        ``<name>-<pod-template-hash>`` (what the Deployment controller creates), or the Deployment
+        itself (controllers that own pods without a ReplicaSet between them)."""
+        return pod.namespace == self.namespace and deployment_of(pod) == self.name
 
     def template_pod(self, index: int) -> PodView:
         """A pod the pod tier is about to add (not yet created): the template's requests and placement."""
@@ -371,6 +403,7 @@ class DeploymentView:
             owner_name=f"{self.name}-new",
             node_selector=self.node_selector,
             required_terms=self.required_terms,
+            tolerations=self.tolerations,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -388,6 +421,7 @@ class DeploymentView:
             "node_selector": self.node_selector,
             "required_terms": [[[k, list(v)] for k, v in term] for term in self.required_terms],
             "error": self.error,
+            "tolerations": [list(t) for t in self.tolerations],
         }
 
     @classmethod
@@ -409,6 +443,7 @@ class DeploymentView:
                 for term in data.get("required_terms") or ()
             ),
             error=data.get("error"),
+            tolerations=_tolerations_from(data.get("tolerations")),
         )
 
 

@@ -1,4 +1,5 @@
-"""Where a pod may run: its nodeSelector and required node affinity against node labels.
+"""Where a pod may run: its nodeSelector and required node affinity against node labels, its
+tolerations against node taints.
 
 Semantics are the scheduler's (https://kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node/):
 every nodeSelector pair must match; of the required affinity's ``nodeSelectorTerms`` at least one must
@@ -7,7 +8,13 @@ match (terms are OR-ed, the requirements inside a term AND-ed). Only ``In`` requ
 
 A new node of pool ``p`` in zone ``z`` of type ``t`` carries exactly the three contract labels; a
 constraint on any other label cannot be promised on a new node, so such a pod gets no new node (it is
-listed with the reason, never guessed).
+listed with the reason, never guessed). New nodes carry no taint.
+
+Taints follow https://kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration/: a node's
+``NoSchedule`` and ``NoExecute`` taints keep off every pod that does not tolerate each of them
+(``PreferNoSchedule`` is a preference, never a bar). A toleration matches a taint when its effect is
+empty or the same, and either its operator is ``Exists`` and its key empty or the same, or its operator
+is ``Equal`` (the default) and key and value are the same.
 """
 
 from __future__ import annotations
@@ -24,7 +31,12 @@ from include.capacity.model import (
     Offering,
     PodView,
     PoolView,
+    Taint,
+    Toleration,
 )
+
+#: taint effects that keep a pod off a node (``PreferNoSchedule`` only discourages)
+BLOCKING_EFFECTS = frozenset({"NoSchedule", "NoExecute"})
 
 #: a pod's placement constraints in hashable form: (sorted nodeSelector items, required terms)
 Constraints = tuple[tuple[tuple[str, str], ...], tuple[AffinityTerm, ...]]
@@ -42,6 +54,24 @@ def matches(constraints: Constraints, labels: Mapping[str, str]) -> bool:
     if not terms:
         return True
     return any(all(labels.get(k) in values for k, values in term) for term in terms)
+
+
+def _tolerated(taint: Taint, tolerations: tuple[Toleration, ...]) -> bool:
+    key, value, effect = taint
+    for t_key, operator, t_value, t_effect in tolerations:
+        if t_effect and t_effect != effect:
+            continue
+        if operator == "Exists":
+            if not t_key or t_key == key:
+                return True
+        elif t_key == key and t_value == value:
+            return True
+    return False
+
+
+def tolerates(tolerations: tuple[Toleration, ...], taints: tuple[Taint, ...]) -> bool:
+    """A pod with ``tolerations`` may be placed on a node with ``taints`` (module docstring)."""
+    return all(t[2] not in BLOCKING_EFFECTS or _tolerated(t, tolerations) for t in taints)
 
 
 def foreign_keys(constraints: Constraints) -> tuple[str, ...]:

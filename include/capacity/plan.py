@@ -22,6 +22,7 @@ from include.capacity.model import (
     Offering,
     PodView,
     Snapshot,
+    deployment_of,
 )
 from include.capacity.scaledown import plan_scale_down
 from include.capacity.settings import DEFAULT_SETTINGS, CapacitySettings
@@ -39,8 +40,9 @@ def _pod_tier(
     # pods by (namespace, Deployment name): the rule of DeploymentView.owns, indexed once
     by_owner: dict[tuple[str, str], list[PodView]] = defaultdict(list)
     for pod in snapshot.pods:
-        if pod.owner_kind == "ReplicaSet" and pod.owner_name is not None:
-            by_owner[(pod.namespace, pod.owner_name.rpartition("-")[0])].append(pod)
+        owner = deployment_of(pod)
+        if owner is not None:
+            by_owner[(pod.namespace, owner)].append(pod)
     for d in snapshot.deployments:
         if d.error:
             errors[d.key] = d.error

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from include.capacity.binpack import node_capacity, requested_by_node
 from include.capacity.model import ZERO, NodeView, PodView, Resources, Snapshot
-from include.capacity.placement import constraints_of, matches
+from include.capacity.placement import constraints_of, matches, tolerates
 from include.capacity.settings import DEFAULT_SETTINGS, CapacitySettings
 from include.capacity.zones import pool_nodes
 
@@ -164,7 +164,13 @@ def _simulate(
             if dest == origin or dest in leaving:
                 continue
             f = tentative.get(dest) or free[dest]
-            if f[0] >= d.cpu_m and f[1] >= d.memory_b and f[2] >= 1 and matches(c, nodes[dest].labels):
+            if (
+                f[0] >= d.cpu_m
+                and f[1] >= d.memory_b
+                and f[2] >= 1
+                and matches(c, nodes[dest].labels)
+                and tolerates(pod.tolerations, nodes[dest].taints)
+            ):
                 tentative[dest] = [f[0] - d.cpu_m, f[1] - d.memory_b, f[2] - 1]
                 moves.append((pod, dest, d))
                 break
