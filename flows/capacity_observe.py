@@ -248,7 +248,8 @@ def upcoming_nodes(
     """Launched worker instances of the cluster's pools that are not nodes yet (``name`` = instance id)."""
     from include.fleet.contract import TAG_NODE_POOL
 
-    joined = {n.instance_id for n in nodes if n.instance_id}
+    # Nodes are named by their instance id: one without a providerID has joined all the same
+    joined = {n.instance_id for n in nodes if n.instance_id} | {n.name for n in nodes}
     by_name = {p.name: p for p in pools}
     found = []
     for inst in instances:

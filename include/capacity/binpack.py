@@ -4,7 +4,7 @@ first-fit-decreasing.
 Input pods are the unschedulable ones plus the replicas the pod tier is about to add (synthetic pods of
 the Deployment's template). In order:
 
-1. Room already on its way: every pod first tries nodes that are registered but not ready yet and
+1. Room already on its way: every pod first tries managed nodes that are registered but not ready yet and
    instances launched but not registered (``Snapshot.upcoming``); a pod the pod tier is about to create
    also tries the free room of ready, schedulable nodes (the scheduler has not judged it yet; a pod it
    already found unschedulable is not put back on the same nodes).
@@ -334,7 +334,8 @@ def _fill_existing(
     waiting: list[_Room] = []
     ready: list[_Room] = []
     for node in snapshot.nodes:
-        if node.unschedulable:
+        if node.unschedulable or (not node.ready and not node.managed):
+            # a NotReady node Yunfleet did not launch is no room on its way
             continue
         room = _Room(
             node.name,

@@ -33,6 +33,7 @@ from tests.fixtures.provisioning import is_mutating
 CLUSTER = "cap"
 H, I = "cn-hangzhou-h", "cn-hangzhou-i"  # noqa: E741 (the zones' letters)
 POOL = "general"
+POOL_LABEL = "yunfleet.io/node-pool"
 #: the planner's waits set to zero so each test needs one or two runs, not minutes
 PLANNER = {"downscale_stabilization_s": 0, "unneeded_time_s": 0, "new_node_grace_s": 0}
 EXTRA = {
@@ -215,6 +216,56 @@ def wait_running(name: str, count: int, timeout: float = 30) -> None:
     )
 
 
+def launch_unmanaged_worker(made: Any, zone: str = H) -> str:
+    """A worker of the cluster joined by hand, then relabelled: its Node has no ``yunfleet.io/node-pool``
+    label (Yunfleet does not manage it), and its instance's pool tag names no pool of the registry.
+    Returns its instance id (the Node's name), once the Node is Ready."""
+    from include.provisioning.cloudinit import Delivery, render_user_data
+    from include.provisioning.delivery import Endpoint, delivery_tags, join_bundle
+    from include.provisioning.node import NodeSpec
+    from include.provisioning.sources import node_sources
+    from operators.hooks.ecs import EcsHook, InstanceSpec
+    from operators.hooks.kms import KmsHook
+    from tests.fixtures.fleet_cluster import IMAGE, ROLE, ZONES
+
+    ecs, kms = EcsHook(cluster=CLUSTER), KmsHook(cluster=CLUSTER)
+    node = NodeSpec(
+        CLUSTER, "cn-hangzhou", "fleet.example.com", "1.31", "worker", zone, "ecs.g7.large", "by-hand"
+    )
+    bundle = join_bundle(
+        node,
+        token=made.control_plane.token,
+        ca_hash=made.creds.ca_hash,
+        endpoint=Endpoint(f"api.{CLUSTER}.fleet.example.com", 6443),
+    )
+    secret = f"yunfleet/{CLUSTER}/worker-by-hand-{zone}"
+    kms.create_secret(secret, bundle, tags=delivery_tags(CLUSTER), cluster=CLUSTER)
+    (group,) = [g.security_group_id for g in ecs.list_security_groups(CLUSTER)]
+    ids = ecs.ensure_instances(
+        InstanceSpec(
+            cluster=CLUSTER,
+            role="worker",
+            count=1,
+            zone_id=zone,
+            vswitch_id=dict(ZONES)[zone],
+            instance_type="ecs.g7.large",
+            image_id=IMAGE,
+            security_group_id=group,
+            node_pool="by-hand",
+            user_data=render_user_data(node, node_sources("cn-hangzhou", "1.31"), Delivery(secret)),
+            ram_role_name=ROLE,
+        )
+    ).instance_ids
+    from tests.sandbox.kube.helpers import wait_until
+
+    name = str(ids[0])
+    wait_until(
+        lambda: any(n.name == name and n.ready for n in kube().list_nodes()), timeout=30, what=f"{name} Ready"
+    )
+    kube().core_v1_client.patch_node(name, {"metadata": {"labels": {POOL_LABEL: None}}})
+    return name
+
+
 # -- tests (in module order: each starts from what the previous left) -------------------------------
 
 
@@ -229,6 +280,38 @@ def test_a_converged_cluster_plans_nothing_and_makes_no_mutating_call(fleet: dic
     assert [c for c in calls_since(sandbox, since) if is_mutating(c)] == []
     reads = {c["action"] for c in calls_since(sandbox, since) if c["product"] == "ecs"}
     assert reads == {"DescribeInstances"}
+
+
+def test_an_unmanaged_node_changes_nothing_and_does_not_stop_the_loop(fleet: dict[str, Any]) -> None:
+    from operators.hooks.ecs import EcsHook
+    from tests.sandbox.kube.helpers import wait_until
+
+    sandbox = fleet["sandbox"]
+    stranger = launch_unmanaged_worker(fleet["cluster"])
+    try:
+        since = mark(sandbox)
+        # empty and idle with every wait at 0: a managed node like it would be drained and released
+        result = reconcile()
+        (item,) = result["plan"]
+        assert item["plan"]["unmanaged_nodes"] and stranger in item["plan"]["unmanaged_nodes"]
+        assert actions(result) == []
+        assert result["verified"]["clusters"][CLUSTER]["removed"] == 0
+        assert [c for c in calls_since(sandbox, since) if is_mutating(c)] == []
+        node = next(n for n in kube().list_nodes() if n.name == stranger)
+        assert node.ready and not node.unschedulable and node.node_pool in (None, "")
+        # the loop goes on around it: demand on web still scales web (a dry run shows it, changes nothing)
+        sandbox.set_workload(CLUSTER, "default", "web", 3000)
+        planned = actions(reconcile(dry_run=True))
+        assert [a["kind"] for a in planned if a["target"] == "default/web"] == ["scale_deployment"]
+        assert not [a for a in planned if a["kind"] == "remove_node"]
+    finally:
+        sandbox.set_workload(CLUSTER, "default", "web", 0)
+        EcsHook(cluster=CLUSTER).delete_instances([stranger], cluster=CLUSTER)
+        wait_until(
+            lambda: stranger not in {n.name for n in kube().list_nodes()},
+            timeout=30,
+            what="the hand-joined node removed",
+        )
 
 
 def test_a_dry_run_shows_its_plan_and_changes_nothing(fleet: dict[str, Any]) -> None:
@@ -259,6 +342,8 @@ def test_demand_up_scales_replicas_and_adds_balanced_nodes_with_fresh_tokens(fle
     results = converge()
     kinds = Counter(a["kind"] for result in results for a in actions(result))
     assert kinds["scale_deployment"] >= 1 and kinds["add_nodes"] >= 1 and kinds["remove_node"] == 0
+    # one run scales the replicas and buys the nodes they need (not a run later, when they are Pending)
+    assert {"scale_deployment", "add_nodes"} <= {a["kind"] for a in actions(results[0])}
     assert kube().get_deployment("default", "web").spec.replicas == 6
     wait_running("web", 6)
     added = {n.name for n in workers()} - before
@@ -419,6 +504,52 @@ def test_unknown_clusters_are_refused_before_any_call(fleet: dict[str, Any]) -> 
     with pytest.raises(AirflowFailException, match="not registered or not ready: ghost"):
         reconcile(clusters=["ghost"])
     assert calls_since(fleet["sandbox"], since) == []
+
+
+#: issue 11 "faults during apply converge without duplicates": 30 % 503 on RunInstances, 25 % throttling
+#: (429 + Retry-After) on every Kubernetes call
+APPLY_FAULTS = [
+    {
+        "product": "ecs",
+        "action": "RunInstances",
+        "error": "ServiceUnavailable",
+        "http_status": 503,
+        "rate": 0.3,
+    },
+    {"product": "k8s", "action": "*", "error": "Throttling", "rate": 0.25},
+]
+
+
+def test_faults_during_apply_converge_without_duplicate_instances(fleet: dict[str, Any]) -> None:
+    from operators.hooks.ecs import EcsHook
+
+    sandbox = fleet["sandbox"]
+    before = {i.instance_id for i in EcsHook(cluster=CLUSTER).list_cluster_instances(CLUSTER, role="worker")}
+    sandbox.set_workload(CLUSTER, "default", "web", 6000)
+    since = mark(sandbox)
+    sandbox.set_faults(APPLY_FAULTS, seed=23)
+    try:
+        results = converge(runs=5)
+    finally:
+        sandbox.clear_faults()
+    calls = calls_since(sandbox, since)
+    launches = [c for c in calls if c["action"] == "RunInstances"]
+    assert 503 in [c["status"] for c in launches], "no RunInstances fault fired; the test proves nothing"
+    assert 429 in [c["status"] for c in calls if c["product"] == "k8s"], "no Kubernetes call was throttled"
+    assert kube().get_deployment("default", "web").spec.replicas == 6
+    wait_running("web", 6, timeout=60)
+    planned = sum(a["count"] for r in results for a in actions(r) if a["kind"] == "add_nodes")
+    live = {i.instance_id for i in EcsHook(cluster=CLUSTER).list_cluster_instances(CLUSTER, role="worker")}
+    new = live - before
+    # exactly the planned nodes were bought: every 503'd RunInstances was retried with its ClientToken
+    assert planned >= 1 and len(new) == planned, (planned, sorted(new))
+    joined = {n.provider_id.rsplit(".", 1)[-1] for n in workers()}
+    assert new <= joined
+    tokens = Counter(c["params"].get("ClientToken") for c in launches)
+    ok_tokens = {c["params"].get("ClientToken") for c in launches if c["status"] == 200}
+    assert len(ok_tokens) == len([a for r in results for a in actions(r) if a["kind"] == "add_nodes"])
+    assert any(n > 1 for n in tokens.values())  # a retry re-sent its token
+    sandbox.set_workload(CLUSTER, "default", "web", 0)
 
 
 def test_a_run_started_by_the_watcher_reconciles_the_clusters_its_events_name() -> None:

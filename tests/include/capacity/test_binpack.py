@@ -164,3 +164,11 @@ def test_pool_below_min_size_opens_nodes_that_pods_fill() -> None:
 def test_nothing_to_do() -> None:
     up = pack((), snapshot((node("n1"),)))
     assert not up.new_nodes and not up.unplaced
+
+
+def test_a_not_ready_node_yunfleet_did_not_launch_is_no_room_on_its_way() -> None:
+    pods = pending(2, 2000)
+    stranger = node("edge-1", managed=False, ready=False)
+    up = pack(pods, snapshot((stranger,), pods))
+    assert not up.on_existing
+    assert sum(len(n.pods) for n in up.new_nodes) == 2
