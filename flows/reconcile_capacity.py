@@ -33,8 +33,10 @@ UNREAD_KEY = "unread"
 UNSCHEDULABLE_ASSET_NAME = "yunfleet_unschedulable_pods"
 UNSCHEDULABLE_ASSET_URI = "x-yunfleet://clusters/unschedulable-pods"
 
-#: connection extras of the run (the planner's own settings are the extra ``capacity``)
+#: connection extras of the run (the planner's own settings are the extra ``capacity``; per cluster,
+#: ``capacity_clusters: {cluster: {setting: value}}`` overrides them for that cluster)
 SETTINGS_EXTRA = "capacity"
+CLUSTER_SETTINGS_EXTRA = "capacity_clusters"
 VERIFY_TIMEOUT_EXTRA = "capacity_verify_timeout_s"
 DEFAULT_VERIFY_TIMEOUT_S = 300.0
 VERIFY_POLL_S = 3.0
@@ -59,14 +61,26 @@ def event_clusters(context: Mapping[str, Any]) -> list[str]:
 
 
 def run_settings(extra: Mapping[str, Any]) -> dict[str, Any]:
-    """The planner's settings (extra ``capacity``) and the apply/verify timeouts, checked; as JSON.
+    """The planner's settings (extra ``capacity``), each cluster's overrides of them (extra
+    ``capacity_clusters``) and the apply/verify timeouts, checked; as JSON:
+    ``{"planner": {...}, "clusters": {cluster: {...}}, <timeout extras>: seconds}``.
 
     :raises ValueError: an unknown planner setting, a bad value, or a timeout that is not a positive number.
     """
     from flows.capacity_apply import DEFAULT_DRAIN_TIMEOUT_S, DRAIN_TIMEOUT_EXTRA
     from include.capacity.settings import CapacitySettings
 
-    planner = CapacitySettings.from_json(dict(extra.get(SETTINGS_EXTRA) or {}))
+    base = dict(extra.get(SETTINGS_EXTRA) or {})
+    planner = CapacitySettings.from_json(base)
+    overrides = extra.get(CLUSTER_SETTINGS_EXTRA) or {}
+    if not isinstance(overrides, Mapping) or not all(isinstance(v, Mapping) for v in overrides.values()):
+        raise ValueError(f"connection extra {CLUSTER_SETTINGS_EXTRA!r} must map cluster names to settings")
+    clusters = {}
+    for name, override in sorted(overrides.items()):
+        try:
+            clusters[str(name)] = CapacitySettings.from_json({**base, **override}).to_json()
+        except ValueError as exc:
+            raise ValueError(f"{CLUSTER_SETTINGS_EXTRA}[{name!r}]: {exc}") from exc
     timeouts = {}
     for key, default in (
         (DRAIN_TIMEOUT_EXTRA, DEFAULT_DRAIN_TIMEOUT_S),
@@ -76,7 +90,13 @@ def run_settings(extra: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
             raise ValueError(f"connection extra {key!r} must be a positive number of seconds, got {value!r}")
         timeouts[key] = float(value)
-    return {"planner": planner.to_json(), **timeouts}
+    return {"planner": planner.to_json(), "clusters": clusters, **timeouts}
+
+
+def planner_settings(scope: Mapping[str, Any] | None, cluster: str) -> dict[str, Any]:
+    """The planner's settings (JSON) for ``cluster``: its override when it has one, else the fleet's."""
+    scope = scope or {}
+    return dict((scope.get("clusters") or {}).get(cluster) or scope.get("planner") or {})
 
 
 @task(retries=0)
@@ -119,7 +139,7 @@ def observe(cluster: str, **context: Any) -> dict[str, Any]:
     from flows.capacity_observe import observe_snapshot
 
     scope = run.pull(context["ti"], "select_clusters", SCOPE_KEY) or {}
-    window = float((scope.get("planner") or {}).get("downscale_stabilization_s", 300.0))
+    window = float(planner_settings(scope, cluster).get("downscale_stabilization_s", 300.0))
     snapshot, instances = observe_snapshot(
         cluster,
         kube=hooks.kube(cluster),
@@ -179,7 +199,6 @@ def plan(**context: Any) -> list[dict[str, Any]]:
         from airflow.sdk.exceptions import AirflowSkipException
 
         raise AirflowSkipException("select_clusters did not finish; nothing to plan")
-    settings = CapacitySettings.from_json(scope["planner"])
     observed = observed_by_cluster(ti)
     wanted = run.flatten(run.pull(ti, "select_clusters"))
     unread = [c for c in wanted if c not in observed]
@@ -188,6 +207,7 @@ def plan(**context: Any) -> list[dict[str, Any]]:
     failures: list[str] = []
     for cluster in sorted(observed):
         snapshot = Snapshot.from_json(observed[cluster]["snapshot"])
+        settings = CapacitySettings.from_json(planner_settings(scope, cluster))
         result: CapacityPlan = plan_capacity(snapshot, settings)
         report = check_plan(result, snapshot, settings)
         if not report.success:
@@ -285,7 +305,7 @@ def apply(planned: dict[str, Any], **context: Any) -> dict[str, Any]:
     cluster = planned["cluster"]
     result = CapacityPlan.from_json(planned["plan"])
     scope = run.pull(ti, "select_clusters", SCOPE_KEY) or {}
-    settings = CapacitySettings.from_json(scope.get("planner"))
+    settings = CapacitySettings.from_json(planner_settings(scope, cluster))
     observed = observed_by_cluster(ti)[cluster]
     snapshot = Snapshot.from_json(observed["snapshot"])
     instances: dict[str, list[str]] = {k: list(v) for k, v in observed["instances"].items()}

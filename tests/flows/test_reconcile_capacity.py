@@ -573,3 +573,16 @@ def test_a_run_started_by_the_watcher_reconciles_the_clusters_its_events_name() 
     assert steps.event_clusters({"triggering_asset_events": events}) == ["a", "b"]
     assert steps.event_clusters({"triggering_asset_events": {clusters_asset: events[clusters_asset]}}) == []
     assert steps.event_clusters({}) == []
+
+
+def test_per_cluster_settings_override_the_fleets_for_that_cluster_only() -> None:
+    scope = steps.run_settings(
+        {"capacity": {"unneeded_time_s": 900}, "capacity_clusters": {"cap": {"new_node_grace_s": 0}}}
+    )
+    mine, other = steps.planner_settings(scope, "cap"), steps.planner_settings(scope, "prod")
+    assert (mine["unneeded_time_s"], mine["new_node_grace_s"]) == (900, 0)
+    assert (other["unneeded_time_s"], other["new_node_grace_s"]) == (900, 600)
+    with pytest.raises(ValueError, match=r"capacity_clusters\['cap'\]: unknown capacity settings"):
+        steps.run_settings({"capacity_clusters": {"cap": {"unneeded": 0}}})
+    with pytest.raises(ValueError, match="must map cluster names"):
+        steps.run_settings({"capacity_clusters": ["cap"]})
