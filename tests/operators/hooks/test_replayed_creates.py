@@ -112,7 +112,9 @@ def test_a_cleared_run_whose_security_group_was_recreated_gets_instances_under_a
     again = hook.ensure_instances(spec(second_sg, 1))
     assert len(again.created_ids) == 1 and again.created_ids != first.instance_ids
     live = cloud_env.state()["ecs"]["instances"]
-    assert [(i["instance_id"], i["security_group_ids"]) for i in live] == [(again.created_ids[0], [second_sg])]
+    assert [(i["instance_id"], i["security_group_ids"]) for i in live] == [
+        (again.created_ids[0], [second_sg])
+    ]
     calls = [c for c in cloud_env.calls(mark)["calls"] if c["action"] == "RunInstances"]
     assert [c["error_code"] for c in calls] == ["IdempotentParameterMismatch", None]
     assert calls[0]["params"]["ClientToken"] != calls[1]["params"]["ClientToken"]
