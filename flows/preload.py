@@ -7,10 +7,11 @@ task to import (the gate alone about 3 s on an idle core, several times that on 
 provisioning run has seventeen tasks.
 
 :func:`preload_before_first_fork` is called from ``airflow_local_settings`` in the scheduler (which
-runs the LocalExecutor and forks its workers) and in Celery workers. It registers :func:`preload` to
-run in the parent just before its first ``fork`` (``os.register_at_fork``): by then Airflow has
-finished initialising, which an import at settings time would interrupt. ``subprocess`` does not run
-fork handlers, so only the executor's own forks pay, once.
+runs the LocalExecutor and forks its workers), in Celery workers and in the triggerer (which forks
+its trigger runner, where deferred sensors and event watchers import the hooks). It registers
+:func:`preload` to run in the parent just before its first ``fork`` (``os.register_at_fork``): by
+then Airflow has finished initialising, which an import at settings time would interrupt.
+``subprocess`` does not run fork handlers, so only the executor's own forks pay, once.
 """
 
 from __future__ import annotations
@@ -22,9 +23,14 @@ import time
 
 log = logging.getLogger(__name__)
 
-#: what the task code of every family imports (hooks load their SDK clients; the gates load GX)
+#: what the task code of every family imports: the gates load GX, the hooks their SDK clients on
+#: first use (``alibabacloud_ecs20140526.client`` alone takes about 2 s), the planners their models
 TASK_MODULES = (
     "great_expectations",
+    "alibabacloud_ecs20140526.client",
+    "alibabacloud_slb20140515.client",
+    "alibabacloud_alidns20150109.client",
+    "alibabacloud_kms20160120.client",
     "operators.hooks.ecs",
     "operators.hooks.slb",
     "operators.hooks.dns",
@@ -33,6 +39,12 @@ TASK_MODULES = (
     "operators.hooks.kubernetes_nodes",
     "include.provisioning.quality",
     "include.services.quality",
+    "include.capacity.plan",
+    "include.capacity.quality",
+    "flows.provision_cluster",
+    "flows.decommission_cluster",
+    "flows.register_services",
+    "flows.reconcile_capacity",
 )
 
 _done = False
@@ -63,6 +75,12 @@ def preload(modules: tuple[str, ...] | None = None) -> dict[str, str]:
     return outcome
 
 
-def preload_before_first_fork() -> None:
-    """Run :func:`preload` in this process just before it first forks (see the module docstring)."""
-    os.register_at_fork(before=preload)
+#: the triggerer also serves its trigger runner's connection reads from an in-process execution API
+#: app, built on the first deferral: importing it takes several seconds more
+TRIGGERER_MODULES = (*TASK_MODULES, "airflow.api_fastapi.execution_api.app")
+
+
+def preload_before_first_fork(modules: tuple[str, ...] | None = None) -> None:
+    """Run :func:`preload` of ``modules`` (default :data:`TASK_MODULES`) in this process just before it
+    first forks (see the module docstring)."""
+    os.register_at_fork(before=lambda: preload(modules))

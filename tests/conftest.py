@@ -7,5 +7,6 @@ pytest_plugins = [
     "tests.fixtures.flows",
     "tests.fixtures.building_blocks",
     "tests.fixtures.fleet_cluster",
+    "tests.fixtures.small_cluster",
     "tests.fixtures.cloud_init",
 ]

@@ -1,10 +1,11 @@
 """Node bootstrap end to end: what a real region would see of a provisioned cluster's nodes.
 
-One small cluster through the REST API, then only public interfaces: every RunInstances asked for
-the node RAM role and session-token metadata; the user-data ECS hands out (DescribeUserData) holds
-no private key, admin credential or token; each node read its KMS delivery secret once; the worker
-batch made its own bootstrap token; the admin kubeconfig authenticates with a client certificate;
-decommissioning still leaves nothing tagged.
+The session's shared small cluster (tests/fixtures/small_cluster.py, provisioned through the REST
+API), then only public interfaces: every RunInstances of its provisioning run asked for the node RAM
+role and session-token metadata; the user-data ECS hands out (DescribeUserData) holds no private key,
+admin credential or token; each node read its KMS delivery secret once; each worker batch made its
+own bootstrap token; the admin kubeconfig authenticates with a client certificate. The fixture's
+teardown decommissions it and checks that nothing tagged is left.
 """
 
 from __future__ import annotations
@@ -20,35 +21,37 @@ import pytest
 import yaml
 from alibabacloud_ecs20140526 import models as ecs_models
 
-from tests.fixtures.provisioning import all_calls, cluster_conf, decommission, provision, tagged_inventory
+from tests.fixtures.provisioning import all_calls, tagged_inventory
+from tests.fixtures.small_cluster import SmallCluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
-CLUSTER = "kappa"
 
-
-def test_nodes_bootstrap_through_kms_with_hardened_metadata(platform: Any, tmp_path: Path) -> None:
-    since = platform.sandbox.calls()["next"]
-    run_id, state = provision(platform, cluster_conf(CLUSTER, "OPS-5100", small=True))
-    assert state == "success", platform.explain("provision_cluster", run_id)
-    calls = all_calls(platform.sandbox, since)
+def test_nodes_bootstrap_through_kms_with_hardened_metadata(
+    platform: Any, small_cluster: SmallCluster, tmp_path: Path
+) -> None:
+    cluster = small_cluster.name
+    calls = all_calls(platform.sandbox, small_cluster.calls_since, small_cluster.calls_until)
+    zones = len(small_cluster.conf["zones"])
 
     runs = [c for c in calls if c["action"] == "RunInstances"]
-    assert len(runs) == 2 and all(c["status"] == 200 for c in runs)
+    # one control plane batch, one worker batch per zone of the pool
+    assert len(runs) == 1 + zones and all(c["status"] == 200 for c in runs)
     for call in runs:
         assert call["params"]["HttpTokens"] == "required" and call["params"]["HttpEndpoint"] == "enabled"
         assert call["params"]["RamRoleName"] == "yunfleet-node"
     created = [c for c in calls if c["product"] == "kms" and c["action"] == "CreateSecret"]
     reads = [c for c in calls if c["action"] == "GetSecretValue"]
-    assert len(created) == 2 and all(
-        c["params"]["SecretName"].startswith(f"yunfleet/{CLUSTER}/") for c in created
+    assert len(created) == 1 + zones and all(
+        c["params"]["SecretName"].startswith(f"yunfleet/{cluster}/") for c in created
     )
-    instances = [i["id"] for i in tagged_inventory(platform.sandbox, CLUSTER)["instances"]]
+    instances = [i["id"] for i in tagged_inventory(platform.sandbox, cluster)["instances"]]
     assert sorted(c["params"]["Caller"] for c in reads) == sorted(f"instance/{i}" for i in instances)
     tokens = [
         c for c in calls if c["product"] == "k8s" and c["action"].endswith("/namespaces/kube-system/secrets")
     ]
-    assert len(tokens) == 1 and tokens[0]["status"] == 201  # the worker batch's own bootstrap token
+    # each worker batch's own bootstrap token
+    assert len(tokens) == zones and all(t["status"] == 201 for t in tokens)
 
     ecs = platform.sandbox.ecs_client()
     for instance_id in instances:
@@ -59,10 +62,10 @@ def test_nodes_bootstrap_through_kms_with_hardened_metadata(platform: Any, tmp_p
         assert "PRIVATE KEY" not in text and "BEGIN CERTIFICATE" not in text
         assert not re.search(r"\b[a-z0-9]{6}\.[a-z0-9]{16}\b", text)
         assert "admin_token" not in text and "token-auth-file" not in text
-        assert f"yunfleet/{CLUSTER}/" in text  # only the name of the delivery secret
+        assert f"yunfleet/{cluster}/" in text  # only the name of the delivery secret
 
     out = subprocess.run(
-        [str(Path(sys.executable).parent / "yunfleet"), "kubeconfig", CLUSTER],
+        [str(Path(sys.executable).parent / "yunfleet"), "kubeconfig", cluster],
         env=platform.env,
         capture_output=True,
         text=True,
@@ -82,11 +85,4 @@ def test_nodes_bootstrap_through_kms_with_hardened_metadata(platform: Any, tmp_p
         check=False,
     )
     assert nodes.returncode == 0, nodes.stderr
-    assert len(nodes.stdout.split()) == 3
-
-    assert decommission(platform, CLUSTER, "OPS-5101") == "success"
-    assert tagged_inventory(platform.sandbox, CLUSTER) == {
-        "instances": [],
-        "load_balancers": [],
-        "security_groups": [],
-    }
+    assert len(nodes.stdout.split()) == 1 + small_cluster.conf["node_pools"][0]["desired_size"]

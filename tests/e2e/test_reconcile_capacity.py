@@ -2,8 +2,9 @@
 runs triggered through the Airflow REST API and by the unschedulable-pods asset watcher, calls counted
 in the sandbox's call log, Deployments and nodes read through the kubernetes client.
 
-The cluster (pool ``general``, one worker in each of two zones) is provisioned once for the module and
-decommissioned when it ends; the cases build on each other in file order. Manual runs name the cluster
+The cluster is the session's shared small cluster (tests/fixtures/small_cluster.py: pool ``general``,
+min 2, one worker in each of two zones); the cases build on each other in file order and leave it at
+its minimum. Manual runs name the cluster
 (``clusters``); the planner's waits are set to zero for this cluster only (connection extra
 ``capacity_clusters``, restored at the end), and the DAG is paused again when the module ends. Few runs:
 a dry run, demand up (one manual run scales the Deployment and buys the nodes its new replicas need),
@@ -15,25 +16,23 @@ depth is in tests/flows/test_reconcile_capacity.py.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from tests.fixtures.provisioning import all_calls, cluster_conf, decommission, is_mutating, registry_rows
+from tests.fixtures.provisioning import all_calls, is_mutating, registry_rows
+from tests.fixtures.small_cluster import SmallCluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 DAG = "reconcile_capacity"
-CLUSTER = "cap-e2e"
+CLUSTER = "kappa"  # the shared small cluster
 H, I = "cn-hangzhou-h", "cn-hangzhou-i"  # noqa: E741 (the zones' letters)
 CONN = "/api/v2/connections/alibaba_cloud_default"
 UNSCHEDULABLE_URI = "x-yunfleet://clusters/unschedulable-pods"
@@ -86,26 +85,10 @@ def _set_extra(platform: Any, extra: dict[str, Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def cap(platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """A provisioned cluster with one worker per zone, the kubernetes clients, the planner's waits at 0."""
-    conf = {**cluster_conf(CLUSTER, "OPS-CAP-1", small=True), "zones": [H, I]}
-    conf["node_pools"] = [{**conf["node_pools"][0], "min_size": 2, "max_size": 8, "desired_size": 2}]
-    run_id = platform.trigger("provision_cluster", conf, note="ticket OPS-CAP-1")
-    assert platform.wait("provision_cluster", run_id, timeout=900) == "success", platform.explain(
-        "provision_cluster", run_id
-    )
-    out = subprocess.run(
-        [str(Path(sys.executable).parent / "yunfleet"), "kubeconfig", CLUSTER],
-        env=platform.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr
-    path = tmp_path_factory.mktemp("cap-kubeconfig") / "cap.kubeconfig"
-    path.write_text(out.stdout)
-    api = k8s_config.new_client_from_config(str(path))
+def cap(platform: Any, small_cluster: SmallCluster) -> Iterator[dict[str, Any]]:
+    """The session's small cluster, the kubernetes clients, the planner's waits at 0 for it."""
+    assert small_cluster.name == CLUSTER and sorted(small_cluster.conf["zones"]) == [H, I]
+    api = k8s_config.new_client_from_config(str(small_cluster.kubeconfig))
     saved = json.loads(platform.client.api("GET", CONN).json()["extra"] or "{}")
     _set_extra(platform, {**saved, **EXTRA})
     # unpaused before any demand: the runs unpausing may start (the schedule's latest interval, the
@@ -123,7 +106,12 @@ def cap(platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
                 platform.client.api("PATCH", path, json={"state": "failed"})
         _set_extra(platform, saved)
         platform.sandbox.set_zone(H, stock={"ecs.g7.large": 1000})
-        assert decommission(platform, CLUSTER, "OPS-CAP-9") == "success"
+        for name in ("web", "cache"):  # the shared cluster goes on without this module's workloads
+            try:
+                k8s.AppsV1Api(api).delete_namespaced_deployment(name, "default")
+            except k8s.ApiException as exc:
+                if exc.status != 404:
+                    raise
 
 
 # -- helpers ---------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import os, sys
 sys.path.insert(0, {config!r})
 sys.argv = {argv!r}
 import flows.preload as p
-p.TASK_MODULES = ("xml.dom.minidom", "no_such_module_here")
+p.TASK_MODULES = p.TRIGGERER_MODULES = ("xml.dom.minidom", "no_such_module_here")
 import airflow_local_settings
 before = "xml.dom.minidom" in sys.modules
 pid = os.fork()
@@ -36,6 +36,7 @@ print(before, "xml.dom.minidom" in sys.modules, os.waitstatus_to_exitcode(status
     [
         (["airflow", "scheduler"], "False True 0"),
         (["airflow", "celery", "worker"], "False True 0"),
+        (["airflow", "triggerer"], "False True 0"),
         (["airflow", "api-server"], "False False 3"),
         (["airflow", "dag-processor"], "False False 3"),
     ],
@@ -68,5 +69,5 @@ def test_every_task_module_is_importable() -> None:
     """A renamed hook must not silently drop out of the preload."""
     import importlib.util
 
-    missing = [m for m in preload.TASK_MODULES if importlib.util.find_spec(m) is None]
+    missing = [m for m in preload.TRIGGERER_MODULES if importlib.util.find_spec(m) is None]
     assert missing == []
