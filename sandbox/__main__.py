@@ -76,7 +76,7 @@ async def serve(settings: Settings) -> int:
         build_app, kube_control_routes, server_tls = kube
         kube_app = build_app(world)
         extra_routes = list(kube_control_routes(world))
-        kube_tls = server_tls(world, settings.state_dir)
+        kube_tls = server_tls(world, settings.state_dir, settings.tls_names)
         info["kube"] = True
         info["ports"]["kube"] = settings.kube_port
 

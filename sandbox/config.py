@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,17 @@ def _int_env(name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+_DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def _names_env(name: str) -> tuple[str, ...]:
+    names = tuple(part.strip().lower() for part in os.environ.get(name, "").split(",") if part.strip())
+    for host in names:
+        if not all(_DNS_LABEL.match(label) for label in host.split(".")):
+            raise SettingsError(f"{name} must be comma-separated DNS names, got {host!r}")
+    return names
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str
@@ -48,6 +60,9 @@ class Settings:
     seed: int
     tick_ms: int
     quota_window_s: float = 60.0
+    #: extra DNS names of the Kubernetes API's serving certificate (``SANDBOX_TLS_NAMES``, comma-separated),
+    #: for clients that reach the sandbox by a host name (the ``sandbox`` service of docker-compose.yaml)
+    tls_names: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -78,4 +93,5 @@ class Settings:
             seed=_int_env("SANDBOX_SEED", 0),
             tick_ms=tick_ms,
             quota_window_s=quota_window_s,
+            tls_names=_names_env("SANDBOX_TLS_NAMES"),
         )

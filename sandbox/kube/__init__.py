@@ -46,11 +46,12 @@ def control_routes(world: Any) -> list[Any]:
     return control_routes_for(simulation(world))
 
 
-def server_tls(world: Any, state_dir: Any) -> tuple[Any, type]:
-    """``(ssl.SSLContext, protocol class)`` for the Kubernetes port (mTLS with the clusters' CAs)."""
+def server_tls(world: Any, state_dir: Any, names: tuple[str, ...] = ()) -> tuple[Any, type]:
+    """``(ssl.SSLContext, protocol class)`` for the Kubernetes port (mTLS with the clusters' CAs);
+    ``names``: DNS names the serving certificate carries besides 127.0.0.1 and localhost."""
     from sandbox.kube.tls import ClientTrust, client_cert_protocol
 
-    trust = ClientTrust(*tls_files(state_dir))
+    trust = ClientTrust(*tls_files(state_dir, names))
     sim = simulation(world)
     sim.on_cluster_ca.append(trust.add)
     for cluster in sim.clusters.values():

@@ -2,7 +2,8 @@
 
 The CA is made on first start and kept in the state dir (``ca.crt``/``ca.key``) so that kubeconfigs
 written once stay valid across restarts; the serving certificate (``kube-server.crt/.key``) covers
-127.0.0.1 and localhost and is reissued when it is missing, expiring or no longer signed by the CA.
+127.0.0.1, localhost and any extra DNS names asked for (``SANDBOX_TLS_NAMES``), and is reissued when it
+is missing, expiring, no longer signed by the CA or short of a name.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import ssl
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +27,18 @@ SERVER_KEY = "kube-server.key"
 _RENEW_BEFORE = dt.timedelta(days=30)
 
 
-def tls_files(state_dir: str | Path) -> tuple[str, str]:
-    """Make sure the CA and the serving certificate exist; returns ``(certfile, keyfile)``."""
+def tls_files(state_dir: str | Path, names: Sequence[str] = ()) -> tuple[str, str]:
+    """Make sure the CA and the serving certificate exist; returns ``(certfile, keyfile)``.
+
+    ``names``: DNS names the serving certificate must carry besides 127.0.0.1 and localhost.
+    """
     directory = Path(state_dir)
     directory.mkdir(parents=True, exist_ok=True)
     ca_cert, ca_key = _load_or_create_ca(directory)
     cert_path, key_path = directory / SERVER_CERT, directory / SERVER_KEY
-    if not _server_cert_usable(cert_path, key_path, ca_cert):
-        _issue_server_cert(cert_path, key_path, ca_cert, ca_key)
+    dns_names = ["localhost", *(n for n in names if n != "localhost")]
+    if not _server_cert_usable(cert_path, key_path, ca_cert, dns_names):
+        _issue_server_cert(cert_path, key_path, ca_cert, ca_key, dns_names)
     return str(cert_path), str(key_path)
 
 
@@ -100,11 +106,19 @@ def _load_or_create_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCu
     return cert, key
 
 
-def _server_cert_usable(cert_path: Path, key_path: Path, ca_cert: x509.Certificate) -> bool:
+def _server_cert_usable(
+    cert_path: Path, key_path: Path, ca_cert: x509.Certificate, dns_names: Sequence[str]
+) -> bool:
     if not cert_path.exists() or not key_path.exists():
         return False
     cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
     if cert.issuer != ca_cert.subject or cert.not_valid_after_utc < _now() + _RENEW_BEFORE:
+        return False
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    if not set(dns_names) <= set(san.get_values_for_type(x509.DNSName)):
         return False
     try:
         cert.verify_directly_issued_by(ca_cert)
@@ -114,7 +128,11 @@ def _server_cert_usable(cert_path: Path, key_path: Path, ca_cert: x509.Certifica
 
 
 def _issue_server_cert(
-    cert_path: Path, key_path: Path, ca_cert: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey
+    cert_path: Path,
+    key_path: Path,
+    ca_cert: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    dns_names: Sequence[str],
 ) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     now = _now()
@@ -128,7 +146,10 @@ def _issue_server_cert(
         .not_valid_after(now + dt.timedelta(days=825))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+                [
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    *(x509.DNSName(name) for name in dns_names),
+                ]
             ),
             critical=False,
         )
