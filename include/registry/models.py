@@ -172,6 +172,46 @@ class OfferingBackoff(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class ZoneEvacuation(Base):
+    """A zone's evacuation: the active one (``ended_at`` null) or the last ended one; one row per zone.
+
+    ``saved_weights`` are the SLB backend weights before the evacuation, ``{lb_id: {server_id: weight}}``.
+    Rules in :mod:`include.zones.evacuation`.
+    """
+
+    __tablename__ = "zone_evacuations"
+
+    zone_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))
+    ticket_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    reason: Mapped[str] = mapped_column(String(512))
+    step: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    saved_weights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    ended_by: Mapped[str | None] = mapped_column(String(160), nullable=True)
+
+
+class ZoneTransition(Base):
+    """One change of a zone's health state (the Fleet view's timeline)."""
+
+    __tablename__ = "zone_transitions"
+    __table_args__ = (
+        Index("ix_zone_transitions_at", "at"),
+        Index("ix_zone_transitions_zone_id_at", "zone_id", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(63), default="")
+    zone_id: Mapped[str] = mapped_column(String(64))
+    from_state: Mapped[str] = mapped_column(String(32))
+    to_state: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(512))
+
+
 class DnsOwnership(Base):
     """A DNS record Yunfleet created and therefore may change or delete."""
 

@@ -1,7 +1,8 @@
 """Typed access to the fleet registry: clusters, node pools, zone states, capacity, DNS ownership.
 
 Capacity reconciliation's own state (recommendations, unneeded nodes, back-offs) is in
-:mod:`include.registry.capacity_state`.
+:mod:`include.registry.capacity_state`; zone health's machine states, transitions and evacuations in
+:mod:`include.registry.zone_state`.
 
 Callers get frozen dataclasses, never ORM objects, so nothing leaks a session. Cluster
 credentials go in and out as dicts and are stored only encrypted.
@@ -28,11 +29,13 @@ from include.registry.models import (
     ZoneState,
     utcnow,
 )
+from include.registry.zone_state import ZoneFailoverStateMixin
 
 CLUSTER_STATES = frozenset(
     {"requested", "provisioning", "ready", "degraded", "decommissioning", "deleted", "failed"}
 )
-ZONE_STATES = frozenset({"healthy", "degraded", "failed", "recovering", "sold_out"})
+#: healthy, suspect, failed, recovering are zone health's machine states (include.zones.machine)
+ZONE_STATES = frozenset({"healthy", "suspect", "degraded", "failed", "recovering", "sold_out"})
 TIERS = frozenset({"pod", "node", "zone"})
 
 
@@ -131,7 +134,7 @@ def _cluster_record(row: Cluster) -> ClusterRecord:
     )
 
 
-class FleetRegistry(CapacityStateMixin):
+class FleetRegistry(CapacityStateMixin, ZoneFailoverStateMixin):
     """The registry on one engine; ``cipher`` is needed only to read or write credentials."""
 
     def __init__(self, engine: Engine, cipher: CredentialCipher | None = None) -> None:

@@ -30,7 +30,7 @@ AUDIT_COLUMNS = [
 
 
 def test_migrates_to_head_with_every_table(registry_engine: Engine) -> None:
-    assert current_revision(registry_engine) == head_revision(registry_engine) == "0002_capacity_state"
+    assert current_revision(registry_engine) == head_revision(registry_engine) == "0003_zone_failover"
     tables = set(inspect(registry_engine).get_table_names())
     assert {
         "clusters",
@@ -42,6 +42,8 @@ def test_migrates_to_head_with_every_table(registry_engine: Engine) -> None:
         "hpa_recommendations",
         "unneeded_nodes",
         "offering_backoffs",
+        "zone_evacuations",
+        "zone_transitions",
     } <= tables
 
 
@@ -59,7 +61,11 @@ def test_models_match_the_migrations(registry_engine: Engine) -> None:
 
 def test_migrate_is_idempotent_and_downgrades(registry_engine: Engine) -> None:
     migrate(registry_engine)
-    assert current_revision(registry_engine) == "0002_capacity_state"
+    assert current_revision(registry_engine) == "0003_zone_failover"
+    downgrade(registry_engine, "0002_capacity_state")
+    assert "zone_evacuations" not in inspect(registry_engine).get_table_names()
+    assert "zone_transitions" not in inspect(registry_engine).get_table_names()
+    assert "offering_backoffs" in inspect(registry_engine).get_table_names()
     downgrade(registry_engine, "0001_initial")
     assert "offering_backoffs" not in inspect(registry_engine).get_table_names()
     assert "clusters" in inspect(registry_engine).get_table_names()
