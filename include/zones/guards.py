@@ -1,9 +1,12 @@
 """Guard rails of zone failover: never act when every zone looks failed, never drain below the pools' minimum.
 
-- :func:`all_zones_failed`: if every zone that has targets would be failed at once, the probes are
-  probably wrong (or the monitor is cut off): hold every zone as it was, alert, change nothing, and DNS
-  keeps answering. AWS ELB sends traffic to every zone when all look unhealthy; Envoy's panic threshold
-  ignores health below 50 %; k8gb warns of premature failover when the monitor is partitioned.
+- :func:`all_zones_failed`: if every zone that has targets looks bad in the same round and the round
+  would leave one of them failed, the probes are probably wrong (or the monitor is cut off): hold every
+  zone as it was, alert, change nothing, and DNS keeps answering. This covers every zone failing at
+  once, and also outages that start a probe apart (the first zone to reach failed is held while the
+  others are still suspect). AWS ELB sends traffic to every zone when all look unhealthy; Envoy's
+  panic threshold ignores health below 50 %; k8gb warns of premature failover when the monitor is
+  partitioned.
 - :func:`capacity_guard`: evacuating a zone is refused, with the reason, when what remains in the
   other zones cannot carry a pool's minimum size (AWS zonal autoshift checks capacity for the same
   reason: it "does not wait for auto scaling").
@@ -28,16 +31,23 @@ class AllZonesDecision:
 
 def all_zones_failed(proposed: Mapping[str, str], probes: Mapping[str, ZoneProbe]) -> AllZonesDecision:
     """Whether to hold everything: ``proposed`` is ``{zone_id: state after this round}``; a zone has
-    targets when its probe's verdict is not ``unknown``. Holds only when at least one zone has targets
-    and every such zone would be ``failed``."""
+    targets when its probe's verdict is not ``unknown``.
+
+    Holds when at least one zone has targets, every such zone's probe is ``bad``, and at least one of
+    them would be ``failed`` after the round. So every zone failing at once is held, and so is a zone
+    reaching failed while every other one looks bad too; a single round where every zone looks bad
+    but none would fail (a blip) is not held: the zones become suspect, which moves no traffic.
+    """
     zones = tuple(sorted(z for z, p in probes.items() if p.verdict != "unknown"))
-    if zones and all(proposed.get(z) == "failed" for z in zones):
+    every_zone_bad = bool(zones) and all(probes[z].verdict == "bad" for z in zones)
+    failing = tuple(z for z in zones if proposed.get(z) == "failed")
+    if every_zone_bad and failing:
         return AllZonesDecision(
             True,
             zones,
-            f"every zone with targets would be failed ({', '.join(zones)}): the probes are probably "
-            "wrong; no zone changes state, no traffic moves, DNS keeps answering; check the probes "
-            "and the cloud API before evacuating by hand",
+            f"every zone with targets looks bad ({', '.join(zones)}) and {', '.join(failing)} would be "
+            "failed: the probes are probably wrong; no zone changes state, no traffic moves, DNS keeps "
+            "answering; check the probes and the cloud API before evacuating by hand",
         )
     return AllZonesDecision(False, zones)
 

@@ -19,8 +19,8 @@ other transition moves traffic. So one bad probe never moves traffic, and a zone
 ``stable_window_s`` is evacuated at most once and restored once, after it stops flapping.
 
 :func:`step_zones` advances every zone of one probe round and applies the all-zones guard
-(:func:`include.zones.guards.all_zones_failed`): if every zone with targets would be failed, nothing
-changes and the result carries an alert.
+(:func:`include.zones.guards.all_zones_failed`): if every zone with targets looks bad and the round
+would leave one failed, nothing changes and the result carries an alert.
 
 The state is stored in the registry's ``zone_states`` rows (state column + ``detail["machine"]``);
 the state names are those :mod:`include.services.health` reads (``failed`` takes a zone out of DNS).
@@ -223,8 +223,9 @@ def step_zones(
     settings: ZoneHealthSettings = DEFAULT_SETTINGS,
 ) -> FleetStep:
     """Advance every probed zone by its probe (zones never seen start healthy); zones without a probe
-    keep their state. If the round would leave every zone with targets failed, nothing changes:
-    ``states`` come back as they were, no transition, and ``alert`` says why."""
+    keep their state. If every zone with targets looks bad and the round would leave one of them
+    failed (:func:`include.zones.guards.all_zones_failed`), nothing changes: ``states`` come back as
+    they were, no transition, and ``alert`` says why."""
     before = {z: states.get(z, ZoneMachineState()) for z in sorted({*states, *probes})}
     after = dict(before)
     transitions = []

@@ -23,7 +23,12 @@ def probes(**verdicts: Verdict) -> dict[str, ZoneProbe]:
     [
         ({H: "failed", I: "failed", J: "failed"}, {"h": "bad", "i": "bad", "j": "bad"}, True),
         ({H: "failed", I: "failed", J: "healthy"}, {"h": "bad", "i": "bad", "j": "good"}, False),
-        ({H: "failed", I: "failed", J: "suspect"}, {"h": "bad", "i": "bad", "j": "bad"}, False),
+        # every zone bad and one would fail while the others are still suspect (staggered onset)
+        ({H: "failed", I: "suspect", J: "suspect"}, {"h": "bad", "i": "bad", "j": "bad"}, True),
+        # every zone bad, none would fail: a blip, not held (suspect moves no traffic)
+        ({H: "suspect", I: "suspect", J: "suspect"}, {"h": "bad", "i": "bad", "j": "bad"}, False),
+        # one zone failing while another is good: a real zone failure
+        ({H: "failed", I: "suspect", J: "healthy"}, {"h": "bad", "i": "bad", "j": "good"}, False),
         # a zone without targets does not count: the two with targets are failed
         ({H: "failed", I: "failed", J: "healthy"}, {"h": "bad", "i": "bad", "j": "unknown"}, True),
         # a single zone with targets failing is also "every zone"

@@ -216,6 +216,39 @@ def test_all_zones_failing_at_once_changes_nothing_and_alerts() -> None:
     assert result.to_evacuate == ()
 
 
+def test_outages_starting_a_probe_apart_move_nothing() -> None:
+    """Zone h goes down one probe before i and j: h must not be evacuated while every zone looks bad."""
+    states: dict[str, ZoneMachineState] = {}
+    rounds = [{ZONES[0]: "bad", ZONES[1]: "good", ZONES[2]: "good"}] + [dict.fromkeys(ZONES, "bad")] * 10
+    alerts = []
+    for i, verdicts in enumerate(rounds):
+        result = step_zones(
+            states,
+            {z: probe(z, v, 5 * i) for z, v in verdicts.items()},
+            settings=S,  # type: ignore[arg-type]
+        )
+        assert result.to_evacuate == ()
+        states, alerts = result.states, [*alerts, result.alert]
+    assert {s.state for s in states.values()} == {"suspect"}
+    assert alerts[:2] == [None, None] and all(a is not None for a in alerts[2:])
+    # when i and j come back, h goes on counting from where it was held and fails on its own
+    result = step_zones(
+        states,
+        {
+            ZONES[0]: probe(ZONES[0], "bad", 60),
+            ZONES[1]: probe(ZONES[1], "good", 60),
+            ZONES[2]: probe(ZONES[2], "good", 60),
+        },
+        settings=S,
+    )
+    assert result.alert is None and result.to_evacuate == (ZONES[0],)
+
+
+def test_a_single_round_where_every_zone_looks_bad_only_makes_them_suspect() -> None:
+    result = step_zones({}, {z: probe(z, "bad") for z in ZONES}, settings=S)
+    assert result.alert is None and {s.state for s in result.states.values()} == {"suspect"}
+
+
 def test_zones_without_targets_do_not_count_for_the_hold() -> None:
     before = {ZONES[0]: ZoneMachineState("suspect", consecutive_bad=2)}
     probes = {ZONES[0]: probe(ZONES[0], "bad"), ZONES[1]: probe(ZONES[1], "unknown")}
