@@ -311,16 +311,26 @@ class FleetKubernetesHook(NodeReadinessMixin, NodeMaintenanceMixin, WaiterMixin,
         return [NodeInfo.from_api(n) for n in self.list_node_objects(label_selector)]
 
     def list_pod_objects(
-        self, namespace: str | None = None, *, node_name: str | None = None, label_selector: str | None = None
+        self,
+        namespace: str | None = None,
+        *,
+        node_name: str | None = None,
+        label_selector: str | None = None,
+        phase: str | None = None,
     ) -> list[client.V1Pod]:
         """Pods as the client's ``V1Pod`` models (owners, requests, node selector, affinity, tolerations,
         conditions): one ``list`` call (audit action ``ListPods``) of one namespace, or of all when
         ``namespace`` is empty, retried like every read.
 
         :param node_name: only the pods bound to this node (field selector ``spec.nodeName``).
+        :param phase: only the pods in this phase, e.g. ``Pending`` (field selector ``status.phase``).
         :raises CloudError: the call failed after the retry policy.
         """
-        field_selector = f"spec.nodeName={node_name}" if node_name else ""
+        selectors = [
+            f"spec.nodeName={node_name}" if node_name else "",
+            f"status.phase={phase}" if phase else "",
+        ]
+        field_selector = ",".join(s for s in selectors if s)
         kwargs = {
             "label_selector": label_selector or "",
             "field_selector": field_selector,

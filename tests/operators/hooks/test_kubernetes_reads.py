@@ -77,6 +77,30 @@ def test_pod_objects_and_cluster_wide_pod_metrics(
         assert usage[key]["memory_bytes"] == per_namespace[key.split("/", 1)[1]]["memory_bytes"]
 
 
+def test_pods_by_phase(fleet_cluster: FleetCluster, audit_store: Any, task_context: Any) -> None:
+    from kubernetes import client
+
+    hook = kube(audit_store, task_context)
+    create_web(hook, replicas=1, cpu="100m")
+    (running,) = running_web_pods(hook, 1)
+    huge = client.V1Pod(
+        metadata=client.V1ObjectMeta(name="too-big", namespace="default"),
+        spec=client.V1PodSpec(
+            containers=[
+                client.V1Container(
+                    name="c", image="nginx", resources=client.V1ResourceRequirements(requests={"cpu": "512"})
+                )
+            ]
+        ),
+    )
+    hook.core_v1_client.create_namespaced_pod("default", huge)
+    pending = {p.metadata.name for p in hook.list_pod_objects(phase="Pending")}
+    assert "too-big" in pending and running.name not in pending
+    on_node = hook.list_pod_objects(node_name=running.node_name, phase="Running")
+    assert running.name in {p.metadata.name for p in on_node}
+    assert {p.status.phase for p in on_node} == {"Running"}
+
+
 def test_the_reads_ride_out_throttling_and_server_errors_and_fail_fast_on_refusals(
     fleet_cluster: FleetCluster, cloud_env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
