@@ -45,7 +45,11 @@ SavedWeights = dict[str, dict[str, int]]
 
 @dataclass(frozen=True)
 class Backend:
-    """A backend server attached to a load balancer: its current ``weight`` (0..100) and its zone."""
+    """A backend server attached to a load balancer: its current ``weight`` (0..100) and its zone.
+
+    ``DescribeLoadBalancerAttribute`` gives ``ServerId`` and ``Weight``; the zone is the instance's
+    ``ZoneId`` from ``DescribeInstances``.
+    """
 
     server_id: str
     weight: int
