@@ -16,8 +16,10 @@ reported and never touched.
 5. **apply**: the changes, name by name; **report** fails the run if a cluster or a name failed.
 6. **finish**: the outcome, and the signed callback to `callback_url`.
 
-Runs every 2 minutes, when clusters are provisioned or decommissioned and when a zone's state
-changes. `policy` `upsert-only` never removes a record. See docs/service-registry.md.
+Runs every 2 minutes, when clusters are provisioned or decommissioned, when zone health announces
+a change (its watcher probes every 5 s) and when zone failover evacuated or restored a zone: a zone
+that is failed or evacuated serves no global name. `policy` `upsert-only` never removes a record.
+See docs/service-registry.md.
 """
 
 from __future__ import annotations
@@ -26,13 +28,14 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag
 
 from flows import register_services as steps
 from flows.defaults import CLOUD_RETRIES, CLUSTERS, START_DATE, ZONES, params_from
+from flows.zone_events import ZONE_EVENTS
 from include.services.params import register_services_param_specs
 
 
 @dag(
     dag_id="register_services",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("*/2 * * * *", timezone="UTC"), assets=(CLUSTERS | ZONES)
+        timetable=CronTriggerTimetable("*/2 * * * *", timezone="UTC"), assets=(CLUSTERS | ZONES | ZONE_EVENTS)
     ),
     start_date=START_DATE,
     catchup=False,

@@ -315,6 +315,8 @@ def registry_state(registry: Any, cluster: str, now: dt.datetime, window_s: floa
     """What the registry holds for the planner: pools, failed zones, back-offs, history, unneeded times."""
     states = {z.zone_id: z.state for z in registry.list_zone_states()}
     states.update({z.zone_id: z.state for z in registry.list_zone_states(scope=cluster)})
+    # an evacuated zone gets nothing new and loses nothing, like a failed one
+    states.update({e.zone_id: "failed" for e in registry.evacuations(active_only=True)})
     history = registry.recommendations(cluster, since=now - dt.timedelta(seconds=window_s))
     return {
         "pools": registry.list_node_pools(cluster),

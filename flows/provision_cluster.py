@@ -205,6 +205,7 @@ def apiserver_lb(validated: dict[str, Any], cp: dict[str, Any], **context: Any) 
     """The intranet SLB in front of the API servers: TCP 6443 listener, control-plane backends."""
     request = request_of(context)
     zones = request.zones
+    backends, evacuated = control_plane_weights(request.cluster_name, cp["instance_ids"])
     lb = hooks.slb(request.cluster_name).ensure_tcp_load_balancer(
         cluster=request.cluster_name,
         name=load_balancer_name(request.cluster_name),
@@ -216,13 +217,49 @@ def apiserver_lb(validated: dict[str, Any], cp: dict[str, Any], **context: Any) 
         slave_zone_id=zones[1] if len(zones) > 1 else None,
         listener_port=API_SERVER_PORT,
         backend_port=API_SERVER_PORT,
-        backends={i: 100 for i in cp["instance_ids"]},
+        backends=backends,
         remove_other_backends=True,
     )
+    for zone, servers in evacuated.items():
+        if lb["load_balancer_id"]:  # the weight to restore once the zone's evacuation ends
+            weights = {lb["load_balancer_id"]: {i: API_SERVER_WEIGHT for i in servers}}
+            registry = hooks.registry().registry
+            current = registry.active_evacuation(zone)
+            if current is not None:
+                registry.update_evacuation_step(zone, current.step, saved_weights=weights)
     hooks.registry().registry.update_endpoints(
         request.cluster_name, load_balancer_id=lb["load_balancer_id"], address=lb["address"]
     )
     return {k: lb[k] for k in ("load_balancer_id", "address", "listener", "backends")}
+
+
+#: the API-server load balancer's weight for every control-plane member
+API_SERVER_WEIGHT = 100
+
+
+def control_plane_weights(
+    cluster: str, instance_ids: list[str]
+) -> tuple[dict[str, int], dict[str, list[str]]]:
+    """Backend weights of the API-server load balancer, and the members left at 0 per evacuated zone.
+
+    A zone under evacuation (``zone_failover``) keeps weight 0 for its members, so that a re-run of
+    this request during an evacuation does not send traffic back into the zone; the evacuation
+    remembers the full weight and its restore brings it back.
+    """
+    evacuated_zones = {e.zone_id for e in hooks.registry().registry.evacuations(active_only=True)}
+    if not evacuated_zones:
+        return {i: API_SERVER_WEIGHT for i in instance_ids}, {}
+    zones = {
+        i.instance_id: i.zone_id for i in hooks.ecs(cluster).describe_instances(instance_ids=instance_ids)
+    }
+    held: dict[str, list[str]] = {}
+    for instance_id in instance_ids:
+        zone = zones.get(instance_id, "")
+        if zone in evacuated_zones:
+            held.setdefault(zone, []).append(instance_id)
+            log.info("%s stays at weight 0: zone %s is evacuated", instance_id, zone)
+    weights = {i: 0 if any(i in v for v in held.values()) else API_SERVER_WEIGHT for i in instance_ids}
+    return weights, held
 
 
 @task(pool="alibaba_dns_api")

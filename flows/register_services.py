@@ -57,6 +57,8 @@ def select_clusters(**context: Any) -> list[str]:
         for c in registry.list_clusters(include_deleted=True)
     ]
     fleet_states = {z.zone_id: z.state for z in registry.list_zone_states()}
+    # an evacuated zone (zone failover, automatic or by hand) serves nothing until it is restored
+    fleet_states.update({e.zone_id: "failed" for e in registry.evacuations(active_only=True)})
     cluster_states = {
         c.name: {z.zone_id: z.state for z in registry.list_zone_states(scope=c.name)} for c in registered
     }

@@ -60,6 +60,11 @@ CLUSTERS_ASSET_URI = "x-yunfleet://registry/clusters"
 #: schedules on it so that global names follow a failed or recovered zone without waiting.
 ZONES_ASSET_NAME = "yunfleet_zones"
 ZONES_ASSET_URI = "x-yunfleet://registry/zones"
+#: The Asset zone health announces on (its watcher in the triggerer every few seconds, its scheduled run
+#: every minute): a zone changed state, an evacuation expired, or every zone looked failed at once.
+#: ``zone_failover`` and ``register_services`` schedule on it.
+ZONE_EVENTS_ASSET_NAME = "yunfleet_zone_events"
+ZONE_EVENTS_ASSET_URI = "x-yunfleet://zones/events"
 
 # -- DNS ----------------------------------------------------------------------------------------
 

@@ -48,6 +48,44 @@ class NodeMaintenanceMixin:
     def uncordon(self, node: str) -> bool:
         return self._set_unschedulable(node, False)
 
+    def cordon_marked(self, node: str, annotation: str, value: str) -> bool:
+        """Cordon ``node`` and annotate it ``annotation: value`` (who cordoned it), in one patch.
+
+        A node that is already unschedulable is left as it is (and not annotated): whoever cordoned it
+        keeps it. Returns True when this call cordoned it.
+        """
+        current = self._read(
+            "GetNode", lambda: self.core_v1_client.read_node(node, _request_timeout=self.request_timeout)
+        )
+        if current.spec.unschedulable:
+            return False
+        patch = {"spec": {"unschedulable": True}, "metadata": {"annotations": {annotation: value}}}
+        self._mutate(
+            "CordonNode",
+            node,
+            {"node": node, "unschedulable": True, annotation: value},
+            lambda: self.core_v1_client.patch_node(node, patch, _request_timeout=self.request_timeout),
+        )
+        return True
+
+    def uncordon_marked(self, node: str, annotation: str) -> bool:
+        """Uncordon ``node`` only if it carries ``annotation`` (it was cordoned by that owner), and
+        remove the annotation. Returns True when this call uncordoned it."""
+        current = self._read(
+            "GetNode", lambda: self.core_v1_client.read_node(node, _request_timeout=self.request_timeout)
+        )
+        annotations = (current.metadata.annotations or {}) if current.metadata else {}
+        if annotation not in annotations:
+            return False
+        patch = {"spec": {"unschedulable": False}, "metadata": {"annotations": {annotation: None}}}
+        self._mutate(
+            "UncordonNode",
+            node,
+            {"node": node, "unschedulable": False, annotation: None},
+            lambda: self.core_v1_client.patch_node(node, patch, _request_timeout=self.request_timeout),
+        )
+        return True
+
     def _evict(self, pod: PodInfo) -> bool:
         """Evict one pod; False when a PodDisruptionBudget refuses it for now (HTTP 429)."""
         body = client.V1Eviction(metadata=client.V1ObjectMeta(name=pod.name, namespace=pod.namespace))
