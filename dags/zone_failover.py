@@ -5,13 +5,12 @@ Started by zone health (a zone failed, recovered, or its evacuation expired) or 
 `zone_id`, `action` (`evacuate` | `restore`), `ticket_id`, `reason`, `expires_in`.
 
 1. **decide**: the manual request, or what the zone states and evacuations ask for now.
-2. **plan** / **show_plan**: the SLB weight changes (API-server load balancers first, at most 20
-   servers per `SetBackendServers` call) and the nodes to cordon or uncordon; with `dry_run` the run
-   stops here (audit rows `dry_run`).
-3. **act** (one per zone): **evacuate** = capacity guard, the weights before it remembered, weights
-   to 0, nodes cordoned (DNS and capacity reconciliation leave the zone out); **restore** = 10% -> 50%
-   -> 100% of each backend's previous weight with a health probe between steps, nodes uncordoned.
-4. **report** and **finish**: the outcome, a notification per transition, the signed callback.
+2. **act** (one per zone): **evacuate** = capacity guard, the weights before it remembered, weights
+   to 0 (API-server load balancers first, at most 20 servers per `SetBackendServers` call), nodes
+   cordoned (DNS and capacity reconciliation leave the zone out); **restore** = 10% -> 50% -> 100% of
+   each backend's previous weight with a health probe between steps, nodes uncordoned. With
+   `dry_run`: the plan in the log and `dry_run` audit rows only.
+3. **report** and **finish**: the outcome, a notification per transition, the signed callback.
 
 Every evacuation expires (default 1 h, at most 72 h); a manual one overrides an automatic one.
 """
@@ -38,10 +37,7 @@ from flows.zone_params import zone_failover_param_specs
     params=params_from(zone_failover_param_specs()),
 )
 def zone_failover() -> None:
-    actions = steps.decide()
-    planned = steps.plan(actions)
-    acted = steps.act.expand(action=actions)
-    steps.show_plan(planned) >> acted
+    acted = steps.act.expand(action=steps.decide())
     acted >> steps.report() >> steps.finish()
 
 

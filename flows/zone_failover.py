@@ -3,8 +3,8 @@
 A run is started by zone health (an asset event: a zone changed state, an evacuation expired, or every
 zone looked failed at once) or by hand (``zone_id`` + ``action``). ``decide`` works out what to do from
 the registry's current zone states and evacuations (level-triggered: a lost or collapsed event is made
-up by the next run), ``plan`` reads the fleet's load balancers and shows the weight changes, and ``act``
-(one per zone) evacuates or restores:
+up by the next run), and ``act`` (one per zone) evacuates or restores (in a dry run it only logs the
+plan and writes ``dry_run`` audit rows):
 
 - **evacuate**: capacity guard (:func:`include.zones.guards.capacity_guard`), the evacuation record
   stored with the weights before it (:mod:`include.registry.zone_state`), then ``SetBackendServers``
@@ -27,8 +27,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airflow.sdk import task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from flows import hooks, run
+from flows.defaults import ZONES
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +156,8 @@ def decide(**context: Any) -> list[dict[str, Any]]:
         if payload.get("alert"):
             log.warning("zone health alert: %s", payload["alert"])
             notify(context, f"zone health alert: {payload['alert']}")
+    if params.get("dry_run"):
+        context["ti"].xcom_push(key=run.DRY_RUN_KEY, value=True)
     if params.get("zone_id") or params.get("action"):
         actions = [manual_action(params, known_zones(registry), config)]
     else:
@@ -179,70 +183,71 @@ def decide(**context: Any) -> list[dict[str, Any]]:
     return actions
 
 
+def dry_run(a: dict[str, Any], config: Any) -> dict[str, Any]:
+    """The weight changes the action would make now (the first step of a restore) and the nodes it would
+    cordon or uncordon, in the log and as ``dry_run`` audit rows; nothing is changed."""
+    from include.zones.weights import plan_evacuation, plan_restore
+
+    zone = a["zone"]
+    registry = hooks.registry().registry
+    reads = fleet_reads()
+    current = registry.active_evacuation(zone)
+    if a["action"] == "evacuate":
+        lbs = movable(reads.load_balancers, zone)
+        remembered = current.saved_weights if current else None
+        weights = plan_evacuation(zone, lbs, remembered=remembered, settings=config)
+        for lb_id in pinned(reads.load_balancers, zone):
+            log.info("%s: every serving backend is in %s; its weights would stay", lb_id, zone)
+    elif current is None:
+        return {"zone": zone, "action": "restore", "skipped": "no active evacuation to restore"}
+    else:
+        weights = plan_restore(zone, reads.load_balancers, current.saved_weights, step=0, settings=config)
+    nodes = cordonable(reads, zone)
+    verb = "CordonNode" if a["action"] == "evacuate" else "UncordonNode"
+    planned = [
+        run.PlannedAction(
+            "slb",
+            "SetBackendServers",
+            call.lb_id,
+            {"LoadBalancerId": call.lb_id, "BackendServers": call.backend_servers()},
+            call.cluster or None,
+        )
+        for call in weights.calls
+    ]
+    planned += [run.PlannedAction("k8s", verb, n, {"node": n, "zone": zone}, c) for c, n in nodes]
+    line = (
+        f"{a['action']} {zone} ({a['source']}): {weights.servers} backend weight(s) in {len(weights.calls)} "
+        f"SetBackendServers call(s) (~{weights.minutes:.0f} min of quota); {verb} on {len(nodes)} node(s)"
+    )
+    log.info("dry run: %s", line)
+    run.record_dry_run("", planned)
+    return {"zone": zone, "action": a["action"], "dry_run": line}
+
+
+def quick_kube(cluster: str) -> Any:
+    """A Kubernetes hook that tries each read twice within 10 s: a cluster whose API server is down (in
+    the failing zone) must not hold the failover of every other cluster."""
+    from operators.hooks.kubernetes import FleetKubernetesHook
+    from operators.utils.retry import RetryPolicy
+
+    return FleetKubernetesHook(
+        cluster, request_timeout=(3.0, 5.0), retry_policy=RetryPolicy(max_attempts=2, max_total_seconds=10.0)
+    )
+
+
 def fleet_reads() -> Any:
+    """The fleet's instances, load balancers and nodes. A failed ECS or SLB read fails the task (Airflow
+    retries it): a plan without them would leave backends serving; a cluster whose nodes cannot be read
+    is only logged (its nodes are not cordoned, its load balancers are still changed)."""
     from operators.zone_probe import FleetReader
 
     registry = hooks.registry().registry
-    return FleetReader(registry, hooks.ecs(), hooks.slb(), hooks.kube).read()
-
-
-@task(pool="alibaba_slb_api")
-@run.reported
-def plan(actions: list[dict[str, Any]], **context: Any) -> dict[str, Any]:
-    """The weight changes each action makes now (the first step of a restore) and the nodes it cordons
-    or uncordons: ``{"lines": [str], "actions": [planned action JSON]}``."""
-    from include.zones.weights import plan_evacuation, plan_restore
-
-    config = settings()
-    registry = hooks.registry().registry
-    reads = fleet_reads() if actions else None
-    lines: list[str] = []
-    planned: list[dict[str, Any]] = []
-    for a in actions:
-        zone = a["zone"]
-        current = registry.active_evacuation(zone)
-        remembered = current.saved_weights if current else None
-        if a["action"] == "evacuate":
-            lbs = movable(reads.load_balancers, zone)
-            weights = plan_evacuation(zone, lbs, remembered=remembered, settings=config)
-            for lb_id in pinned(reads.load_balancers, zone):
-                lines.append(f"{lb_id}: every serving backend is in {zone}; its weights stay")
-        elif current is None:
-            lines.append(f"restore {zone}: no active evacuation, nothing to do")
-            continue
-        else:
-            weights = plan_restore(zone, reads.load_balancers, current.saved_weights, step=0, settings=config)
-        nodes = sorted((c, n) for c, zones in reads.node_zones.items() for n, z in zones.items() if z == zone)
-        verb = "CordonNode" if a["action"] == "evacuate" else "UncordonNode"
-        lines.append(
-            f"{a['action']} {zone} ({a['source']}): {weights.servers} backend weight(s) in "
-            f"{len(weights.calls)} SetBackendServers call(s) (~{weights.minutes:.0f} min of quota); "
-            f"{verb} on {len(nodes)} node(s)"
-        )
-        for call in weights.calls:
-            request = {"LoadBalancerId": call.lb_id, "BackendServers": call.backend_servers()}
-            planned.append(
-                {
-                    "product": "slb",
-                    "action": "SetBackendServers",
-                    "target": call.lb_id,
-                    "request": request,
-                    "cluster": call.cluster or None,
-                }
-            )
-        for cluster, name in nodes:
-            request = {"node": name, "zone": zone}
-            planned.append(
-                {"product": "k8s", "action": verb, "target": name, "request": request, "cluster": cluster}
-            )
-    return {"lines": lines or ["nothing to evacuate or restore"], "actions": planned}
-
-
-@task.short_circuit(ignore_downstream_trigger_rules=False, retries=0)
-def show_plan(planned: dict[str, Any], **context: Any) -> bool:
-    """The plan in the log; a dry run records each change as a ``dry_run`` audit row and stops here."""
-    actions = [run.PlannedAction(**a) for a in planned["actions"]]
-    return run.show_plan(context, "fleet", planned["lines"], actions)
+    reads = FleetReader(registry, hooks.ecs(), hooks.slb(), quick_kube).read()
+    if reads.cloud_errors:
+        raise RuntimeError("the fleet could not be read: " + "; ".join(reads.cloud_errors)[:900])
+    for error in reads.errors:
+        log.warning("%s", error)
+    return reads
 
 
 def movable(lbs: list[Any], zone: str) -> list[Any]:
@@ -444,8 +449,10 @@ def restore(a: dict[str, Any], config: Any, context: Mapping[str, Any]) -> dict[
 @task(pool="alibaba_slb_api", max_active_tis_per_dagrun=1)
 @run.reported
 def act(action: dict[str, Any], **context: Any) -> dict[str, Any]:
-    """Evacuate or restore one zone (see the module docstring)."""
+    """Evacuate or restore one zone (see the module docstring); in a dry run, only the plan."""
     config = settings()
+    if run.params_of(context).get("dry_run"):
+        return dry_run(action, config)
     if action["action"] == "evacuate":
         return evacuate(action, config, context)
     return restore(action, config, context)
@@ -461,10 +468,14 @@ def notify(context: Mapping[str, Any], message: str) -> None:
         log.warning("notification not sent: %s", str(exc)[:300])
 
 
-@task(retries=0, trigger_rule="none_failed")
+@task(retries=0, trigger_rule="none_failed", outlets=[ZONES])
 @run.reported
 def report(**context: Any) -> dict[str, Any]:
-    """What the run did, zone by zone (nothing when there was nothing to do)."""
+    """What the run did, zone by zone (nothing when there was nothing to do); an event on the zones
+    asset, so that ``register_services`` follows an evacuation or a restore at once. Skipped in a dry
+    run (nothing changed, nothing to follow)."""
+    if run.params_of(context).get("dry_run"):
+        raise AirflowSkipException("dry run: nothing changed")
     done = [r for r in run.flatten(run.pull(context["ti"], "act")) if isinstance(r, dict)]
     for r in done:
         log.info("%s", r)
@@ -477,6 +488,11 @@ def _what_exists(ti: Any) -> list[str]:
 
 
 LIFECYCLE = run.Lifecycle(
-    done_task="report", success_state=None, apply_tasks=APPLY_TASKS, lock_task=None, what_exists=_what_exists
+    done_task="report",
+    success_state=None,
+    apply_tasks=APPLY_TASKS,
+    lock_task=None,
+    what_exists=_what_exists,
+    plan_task="decide",
 )
 finish = run.finish_task(LIFECYCLE)

@@ -36,8 +36,9 @@ from include.zones.weights import Backend, LoadBalancer
 
 log = logging.getLogger(__name__)
 
-#: instance states that count for the ECS signal (the others are on their way in or out)
-PROBED_STATES = frozenset({"Running", "Stopped", "Stopping"})
+#: instance states read for the ECS signal (``include.zones.probes.instance_healthy`` judges them);
+#: ``Stopping`` is left out: an instance on its way out is being released or stopped on purpose
+PROBED_STATES = frozenset({"Running", "Stopped", "Pending", "Starting"})
 
 
 @dataclass
@@ -57,6 +58,8 @@ class FleetReads:
     #: ``{cluster: {node name: node pool}}`` of every worker read (label ``yunfleet.io/node-pool``)
     node_pools: dict[str, dict[str, str]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    #: the ECS and SLB reads among ``errors`` (a Kubernetes read fails with its cluster's API server)
+    cloud_errors: list[str] = field(default_factory=list)
 
 
 def _short(exc: BaseException) -> str:
@@ -106,6 +109,7 @@ class FleetReader:
             found = self.ecs.list_cluster_instances(cluster, live_only=False)
         except Exception as exc:  # the probe goes on without this signal
             reads.errors.append(f"{cluster}: DescribeInstances failed ({_short(exc)})")
+            reads.cloud_errors.append(reads.errors[-1])
             return {}
         zones: dict[str, tuple[str, str]] = {}
         for i in found:
@@ -119,6 +123,7 @@ class FleetReader:
             found = self.slb.find_load_balancers(cluster=cluster)
         except Exception as exc:
             reads.errors.append(f"{cluster}: DescribeLoadBalancers failed ({_short(exc)})")
+            reads.cloud_errors.append(reads.errors[-1])
             return
         for lb in found:
             role = lb.tags.get(TAG_ROLE, "")
@@ -131,6 +136,7 @@ class FleetReader:
                 }
             except Exception as exc:
                 reads.errors.append(f"{cluster}: {lb.load_balancer_id} not read ({_short(exc)})")
+                reads.cloud_errors.append(reads.errors[-1])
                 continue
             backends = []
             for server_id, weight in sorted(attr.backends.items()):

@@ -8,5 +8,6 @@ pytest_plugins = [
     "tests.fixtures.building_blocks",
     "tests.fixtures.fleet_cluster",
     "tests.fixtures.small_cluster",
+    "tests.fixtures.service_fleet",
     "tests.fixtures.cloud_init",
 ]

@@ -27,6 +27,9 @@ from operators.defaults import ALIBABA_CLOUD_CONN_ID, YUNFLEET_DB_CONN_ID
 
 log = logging.getLogger(__name__)
 
+#: seconds between two reads of the connections (zone health settings live in the cloud connection)
+SETTINGS_REFRESH_S = 30.0
+
 
 class ZoneHealthTrigger(BaseEventTrigger):
     """Probe the fleet's zones every ``poll_interval`` seconds; fire on transitions, expiries, alerts.
@@ -76,12 +79,16 @@ class ZoneHealthTrigger(BaseEventTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         prober = None
         fired: dict[str, float] = {}
+        prepared = 0.0
         while True:
             started = time.monotonic()
             try:
                 if prober is None:
                     prober = await asyncio.to_thread(self.prober)
-                    await prober.aprepare()
+                if started - prepared >= SETTINGS_REFRESH_S:
+                    await prober.aprepare()  # the connection again: settings changes apply within a minute
+                    prober.settings = None
+                    prepared = started
                 clusters = await asyncio.to_thread(prober.ready_clusters)
                 await prober.aprepare_clusters(clusters)
                 payload = await asyncio.to_thread(prober.round_payload, datetime.now(UTC))

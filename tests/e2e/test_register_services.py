@@ -2,94 +2,45 @@
 client, runs triggered through the Airflow REST API, names checked with dnspython against the
 sandbox's DNS server, calls counted in the sandbox's call log.
 
-The two small clusters are provisioned once for the module (in parallel); the cases build on each
-other in file order. The DAG's schedule is paused again when the module ends. Three runs only:
-behaviour in depth (recovery, foreign records, hand damage, paging over 1,200 records, faults, TTL
-bounds, the decommission hook) is covered without Airflow in tests/flows/test_register_services.py;
-here the DAG, its wiring and the audit trail are exercised.
+The two small clusters are the session's service fleet (tests/fixtures/service_fleet.py, provisioned
+in parallel); the cases build on each other in file order. The DAG's schedule is paused again when
+the module ends. Three runs only: behaviour in depth (recovery, foreign records, hand damage, paging
+over 1,200 records, faults, TTL bounds, the decommission hook) is covered without Airflow in
+tests/flows/test_register_services.py; here the DAG, its wiring and the audit trail are exercised.
 """
 
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from alibabacloud_alidns20150109 import models as dns_models
-from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 
-from include.registry import FleetRegistry, create_registry_engine
 from tests.fixtures.provisioning import (
     DOMAIN,
     READ_PREFIXES,
     all_calls,
-    cluster_conf,
     registry_rows,
     resolve,
 )
+from tests.fixtures.service_fleet import EAST, WEST, ZONES
+from tests.fixtures.service_fleet import trigger as _trigger
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 DAG = "register_services"
-EAST, WEST = "svc-east", "svc-west"
-ZONES = {EAST: "cn-hangzhou-h", WEST: "cn-hangzhou-i"}
-
-
-def _conf(name: str) -> dict[str, Any]:
-    return {**cluster_conf(name, f"OPS-{name}", small=True), "zones": [ZONES[name]]}
-
-
-def _kube(platform: Any, name: str, tmp: Path) -> k8s.CoreV1Api:
-    out = subprocess.run(
-        [str(Path(sys.executable).parent / "yunfleet"), "kubeconfig", name],
-        env=platform.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr
-    path = tmp / f"{name}.kubeconfig"
-    path.write_text(out.stdout)
-    return k8s.CoreV1Api(k8s_config.new_client_from_config(str(path)))
-
-
-def _trigger(platform: Any, dag_id: str, conf: dict[str, Any], note: str) -> str:
-    """Trigger a run; a "Database error" answer (SQLite busy under the scheduler) is tried again."""
-    from yunfleet.airflow_api import ApiError
-
-    for attempt in range(3):
-        try:
-            return str(platform.trigger(dag_id, conf, note=note))
-        except ApiError as exc:
-            if "Database error" not in str(exc) or attempt == 2:
-                raise
-            time.sleep(3)
-    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="module")
-def fleet(platform: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """Two small clusters in different zones, provisioned in parallel, with a namespace ``shop``."""
-    runs = {n: _trigger(platform, "provision_cluster", _conf(n), f"ticket OPS-{n}") for n in (EAST, WEST)}
-    for run_id in runs.values():
-        state = platform.wait("provision_cluster", run_id, timeout=900)
-        assert state == "success", platform.explain("provision_cluster", run_id)
-    tmp = tmp_path_factory.mktemp("kubeconfigs")
-    cores = {n: _kube(platform, n, tmp) for n in runs}
-    for core in cores.values():
-        core.create_namespace({"metadata": {"name": "shop"}})
-    registry = FleetRegistry(create_registry_engine(f"sqlite:///{Path(platform.home) / 'yunfleet.db'}"))
+def fleet(platform: Any, service_fleet: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The session's two single-zone clusters (tests/fixtures/service_fleet.py); the DAG is paused again
+    when the module ends."""
     try:
-        yield {"core": cores, "registry": registry}
+        yield service_fleet
     finally:
         platform.client.rest.set_paused(DAG, True)
 
@@ -200,7 +151,8 @@ def test_failed_zone_and_unexport_leave_the_global_names(platform: Any, fleet: d
     west = resolve(platform.sandbox, f"web.shop.{WEST}.{DOMAIN}")
     cart_east = resolve(platform.sandbox, f"cart.shop.{EAST}.{DOMAIN}")
     since = platform.sandbox.calls()["next"]
-    fleet["registry"].set_zone_state(ZONES[WEST], "failed", detail={"reason": "e2e"})
+    # in WEST's own scope: the fleet-wide rows belong to zone health, whose watcher would move them
+    fleet["registry"].set_zone_state(ZONES[WEST], "failed", scope=WEST, detail={"reason": "e2e"})
     fleet["core"][WEST].patch_namespaced_service(
         "cart", "shop", {"metadata": {"annotations": {"yunfleet.io/export": "false"}}}
     )
@@ -210,4 +162,4 @@ def test_failed_zone_and_unexport_leave_the_global_names(platform: Any, fleet: d
     assert set(answers(platform, f"cart.shop.global.{DOMAIN}", 4)) == set(cart_east)
     assert resolve(platform.sandbox, f"cart.shop.{WEST}.{DOMAIN}") == []
     assert resolve(platform.sandbox, f"web.shop.{WEST}.{DOMAIN}") == west  # its own name still answers
-    fleet["registry"].set_zone_state(ZONES[WEST], "healthy")  # recovery is tested in tests/flows
+    fleet["registry"].set_zone_state(ZONES[WEST], "healthy", scope=WEST)  # recovery: tests/flows
