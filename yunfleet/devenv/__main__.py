@@ -4,6 +4,10 @@
 - ``run``: ``prepare``, then start the sandbox and Airflow, print where things are, stop on Ctrl-C.
 - ``env``: print ``export`` lines for using the ``airflow`` CLI against the local platform.
 
+``--celery`` (``prepare``, ``run``): the distributed topology of docker-compose.yaml instead of
+``airflow standalone``: CeleryExecutor, PostgreSQL and Redis on this machine, each Airflow component
+its own process (:mod:`yunfleet.devenv.distributed`; state in ``.yunfleet/celery/``).
+
 Exit codes: 0 done (or stopped with Ctrl-C); 1 a process failed to start or died.
 """
 
@@ -23,8 +27,16 @@ from yunfleet.devenv.platform import LocalPlatform
 from yunfleet.devenv.procs import StartupError
 
 
-def _run(settings: DevSettings) -> int:
-    platform = LocalPlatform(settings)
+def _platform(settings: DevSettings, celery: bool) -> LocalPlatform:
+    if not celery:
+        return LocalPlatform(settings)
+    from yunfleet.devenv.distributed import CeleryTopology, DistributedPlatform
+
+    return DistributedPlatform(settings, CeleryTopology.from_env())
+
+
+def _run(settings: DevSettings, celery: bool = False) -> int:
+    platform = _platform(settings, celery)
     stopping = False
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -87,21 +99,30 @@ def main(argv: list[str] | None = None) -> int:
         description="The local Yunfleet platform: sandbox + airflow standalone, as `make run` starts it.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("prepare", help="create state, config, DB, connections and pools")
-    sub.add_parser("run", help="prepare, then run the sandbox and airflow standalone until Ctrl-C")
+    celery_help = "the CeleryExecutor topology (Postgres, Redis, one process per component)"
+    prepare = sub.add_parser("prepare", help="create state, config, DB, connections and pools")
+    prepare.add_argument("--celery", action="store_true", help=celery_help)
+    run = sub.add_parser("run", help="prepare, then run the sandbox and airflow standalone until Ctrl-C")
+    run.add_argument("--celery", action="store_true", help=celery_help)
     sub.add_parser("env", help="print shell exports for the airflow CLI against this platform")
     args = parser.parse_args(argv)
-    settings = DevSettings.from_env()
+    celery = bool(getattr(args, "celery", False))
+    if celery:
+        from yunfleet.devenv.distributed import distributed_settings
+
+        settings = distributed_settings()
+    else:
+        settings = DevSettings.from_env()
     if args.command == "prepare":
         try:
-            LocalPlatform(settings).prepare()
+            _platform(settings, celery).prepare()
         except StartupError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         return 0
     if args.command == "env":
         return _print_env(settings)
-    return _run(settings)
+    return _run(settings, celery)
 
 
 if __name__ == "__main__":
