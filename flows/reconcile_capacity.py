@@ -247,8 +247,11 @@ def show_plan(planned: list[dict[str, Any]], **context: Any) -> bool:
 
 
 def store_state(registry: Any, cluster: str, plan: Any, snapshot: Any, settings: Any, run_id: str) -> None:
-    """What the next run needs (new recommendations, unneeded timers) and the plan rows for the Fleet view."""
+    """What the next run needs (new recommendations, unneeded timers), and for the Fleet view the plan
+    rows and one snapshot of what the run observed (nodes Ready per zone, pods running and pending)."""
     import datetime as dt
+
+    from include.fleetview.capacity import snapshot_records
 
     def at(t: float) -> dt.datetime:
         return dt.datetime.fromtimestamp(t, dt.UTC)
@@ -266,6 +269,8 @@ def store_state(registry: Any, cluster: str, plan: Any, snapshot: Any, settings:
         before=at(snapshot.now - settings.downscale_stabilization_s), cluster=cluster
     )
     registry.set_unneeded_nodes(cluster, {n: at(t) for n, t in plan.unneeded_since.items()})
+    for record in snapshot_records(snapshot, plan, run_id):
+        registry.record_capacity(cluster, **record)
     counts: dict[tuple[str | None, str | None], int] = {}
     for node in (*snapshot.nodes, *snapshot.upcoming):
         counts[(node.pool, node.zone)] = counts.get((node.pool, node.zone), 0) + 1

@@ -24,6 +24,7 @@ from flows import reconcile_capacity as steps
 from include.audit import AuditStore
 from include.capacity.model import REMOVE_NODE, Action
 from include.fleet.contract import TaskIdentity
+from include.fleetview.capacity import capacity_series
 from include.registry import create_registry_engine, migrate
 from operators.utils.audit import AuditContext
 from tests.fixtures.building_blocks import alibaba_conn_json
@@ -362,8 +363,15 @@ def test_demand_up_scales_replicas_and_adds_balanced_nodes_with_fresh_tokens(fle
     assert len(tokens) == len(launches) >= 1
     # every RunInstances carried its own ClientToken
     assert len({c["params"].get("ClientToken") for c in launches}) == len(launches)
-    history = fleet["registry"].capacity_history(CLUSTER)
-    assert {"pod", "node"} <= {h.tier for h in history}
+    history = fleet["registry"].capacity_history(CLUSTER, limit=1000)
+    assert {"pod", "node"} <= {h.tier for h in history if h.subject != "snapshot"}
+    # one snapshot per run for the Fleet view; the last run (which planned nothing) saw today's nodes
+    (series,) = capacity_series(fleet["registry"].engine, cluster=CLUSTER)
+    run_ids = [r["run_id"] for r in results]
+    assert [p["run_id"] for p in series["points"]][-len(run_ids) :] == run_ids
+    last = series["points"][-1]
+    assert last["nodes"] == last["nodes_desired"] == len(kube().list_nodes())
+    assert last["nodes_ready"] <= last["nodes"] and last["pods_running"] + last["pods_pending"] >= 6
     window = fleet["registry"].recommendations(
         CLUSTER, since=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)
     )
