@@ -28,12 +28,29 @@ def test_ticket_defaults_and_repeated_set():
     assert args.set == ["a=1", "b=x"]
     assert (args.timeout, args.poll) == (3600.0, 2.0)
     assert (args.unpause, args.no_follow, args.conf, args.run_id) == (False, False, None, None)
-    assert (args.db_conn, args.cloud_conn) == ("yunfleet_db", "alibaba_cloud_default")
+    assert (args.api_url, args.user) == (None, None)
 
 
-def test_connection_ids_come_before_the_subcommand():
-    args = build_parser().parse_args(["--db-conn", "other_db", "clusters", "--json", "--all"])
-    assert (args.db_conn, args.command, args.json, args.all) == ("other_db", "clusters", True, True)
+@pytest.mark.parametrize(
+    "command", [["clusters"], ["kubeconfig", "c"], ["audit", "OPS-1"], ["ticket", "d", "t"]]
+)
+def test_every_subcommand_takes_the_api_address_and_user(command):
+    args = build_parser().parse_args([*command, "--api-url", "https://airflow.example.com", "--user", "ops"])
+    assert (args.api_url, args.user) == ("https://airflow.example.com", "ops")
+
+
+def test_audit_options():
+    args = build_parser().parse_args(["audit", "OPS-1", "--cluster", "c1", "--since", "7d", "--json"])
+    assert (args.ticket_id, args.cluster, args.since, args.until, args.limit, args.json) == (
+        "OPS-1",
+        "c1",
+        "7d",
+        None,
+        1000,
+        True,
+    )
+    flags = build_parser().parse_args(["clusters", "--json", "--all"])
+    assert (flags.command, flags.json, flags.all) == ("clusters", True, True)
 
 
 def test_numbers_are_checked_by_the_parser(capsys):
@@ -68,7 +85,7 @@ def test_command_errors_carry_their_exit_code(quiet_env, capsys, monkeypatch):
 
 def test_output_goes_to_stdout_and_everything_else_to_stderr(quiet_env, capsys, monkeypatch):
     def noisy(_args):
-        print("a log line printed while importing Airflow")
+        print("a log line a library printed")
         return "apiVersion: v1"
 
     monkeypatch.setattr("yunfleet.cli.kubeconfig.cmd_kubeconfig", noisy)

@@ -117,3 +117,30 @@ def test_ensure_database_creates_a_postgres_database_once(postgres_url):
         admin.dispose()
     with pytest.raises(BootstrapError, match="plain identifier"):
         ensure_database(f"{server}/bad-name;drop")
+
+
+def test_the_local_callback_connection_keeps_a_secret_set_by_hand():
+    # the metadata-DB model the bootstrap writes, on an in-memory database holding just its table
+    from airflow.models import Connection
+    from sqlalchemy.orm import Session
+
+    from yunfleet.devenv.bootstrap import CALLBACK_CONN_ID, _upsert_connection
+
+    meta = Connection.metadata  # noqa: AIR311
+    engine = create_engine("sqlite://")
+    meta.create_all(engine, tables=[meta.tables[t] for t in ("team", "connection") if t in meta.tables])
+    generated = {"conn_type": "generic", "password": "generated-secret"}
+    with Session(engine) as session:
+
+        def stored() -> str:
+            return str(session.query(Connection).one().password)  # noqa: AIR311
+
+        assert _upsert_connection(session, CALLBACK_CONN_ID, generated) == "created"
+        session.flush()
+        assert _upsert_connection(session, CALLBACK_CONN_ID, generated) == "up to date"
+        session.query(Connection).one().set_password("set-by-hand")  # noqa: AIR311
+        assert _upsert_connection(session, CALLBACK_CONN_ID, generated) == "kept (its secret was set by hand)"
+        assert stored() == "set-by-hand"
+        deployed = {"conn_type": "generic", "password": "from-the-env-file"}
+        assert _upsert_connection(session, CALLBACK_CONN_ID, deployed, authoritative=True) == "up to date"
+        assert stored() == "from-the-env-file"

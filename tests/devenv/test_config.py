@@ -11,6 +11,7 @@ import pytest
 from yunfleet.devenv.config import (
     DevSettings,
     ensure_admin_password,
+    ensure_callback_secret,
     process_env,
     write_airflow_cfg,
 )
@@ -35,6 +36,8 @@ def test_airflow_cfg_points_at_the_repo_and_the_settings(tmp_path):
     assert int(cfg.get("dag_processor", "refresh_interval")) <= 10
     assert cfg.get("database", "sql_alchemy_conn") == f"sqlite:///{tmp_path / 'airflow' / 'airflow.db'}"
     assert stat.S_IMODE(settings.airflow_cfg.stat().st_mode) == 0o600
+    # the sandbox is the target: the connection form's Test button (and /api/v2/connections/test) works
+    assert cfg.get("core", "test_connection") == "Enabled"
 
 
 def test_secrets_survive_a_rewrite_but_differ_between_homes(tmp_path):
@@ -49,6 +52,15 @@ def test_secrets_survive_a_rewrite_but_differ_between_homes(tmp_path):
     other = DevSettings(home=tmp_path / "b")
     write_airflow_cfg(other)
     assert _cfg(other).get("core", "fernet_key") != before.get("core", "fernet_key")
+
+
+def test_callback_secret_is_generated_once_and_private(tmp_path):
+    settings = DevSettings(home=tmp_path)
+    secret = ensure_callback_secret(settings)
+    assert len(secret) >= 32 and ensure_callback_secret(settings) == secret
+    assert settings.callback_secret_file.read_text().strip() == secret
+    assert stat.S_IMODE(settings.callback_secret_file.stat().st_mode) == 0o600
+    assert ensure_callback_secret(DevSettings(home=tmp_path / "other")) != secret
 
 
 def test_admin_password_is_generated_once(tmp_path):

@@ -1,8 +1,10 @@
-"""The `yunfleet` console command: clusters, kubeconfig, ticket; output and exit codes.
+"""The installed `yunfleet` console command in a fresh process: clusters, kubeconfig, ticket; output and
+exit codes.
 
-Runs the installed command in a fresh process against a throwaway registry (connections from
-AIRFLOW_CONN_* variables, the Fernet key from AIRFLOW__CORE__FERNET_KEY). The run against the live
-platform is in test_provision_cluster.py.
+The read commands get only the API address and a login; here the Fleet API is the plugin's app on a
+throwaway registry, served on loopback behind a login that answers as Airflow's does
+(tests/plugins/fleet_view_support.py). ``ticket`` is refused before anything is sent, or reports an
+unreachable platform. The run against the live platform is in test_provision_cluster.py.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,36 +24,49 @@ from cryptography.fernet import Fernet
 
 from include.provisioning.pki import generate_credentials
 from include.registry import CredentialCipher, FleetRegistry, create_registry_engine, migrate
+from plugins.fleet_view.app import create_app
+from plugins.fleet_view.sources import FleetSettings
+from tests.plugins.fleet_view_support import USERS, FakeSources, airflow_like, serve, token_security
 
 YUNFLEET = str(Path(sys.executable).parent / "yunfleet")
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    db = tmp_path / "registry.db"
+def fleet(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """An empty registry behind the Fleet API; ``env`` runs the command against it as ``admin``."""
+    engine = create_registry_engine(f"sqlite:///{tmp_path / 'registry.db'}")
+    migrate(engine)
     ca = tmp_path / "sandbox-ca.crt"
     ca.write_text(generate_credentials("sandbox").ca_cert_pem)
+    key = Fernet.generate_key().decode()
+    sources = FakeSources(engine, key)
+    sources.settings_ = FleetSettings(
+        "fleet.example.com", "fleet/default", "https://127.0.0.1:9/k8s/{cluster}", str(ca)
+    )
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "YUNFLEET"))}
+    with serve(airflow_like(create_app(sources, token_security()))) as url:
+        env = {
+            **keep,
+            "YUNFLEET_HOME": str(tmp_path),
+            "YUNFLEET_API_URL": url,
+            "YUNFLEET_API_USER": "admin",
+            "YUNFLEET_API_PASSWORD": USERS["admin"][0],
+        }
+        yield {
+            "env": env,
+            "registry": FleetRegistry(engine, CredentialCipher(key)),
+            "sources": sources,
+            "ca": ca,
+        }
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """For ``ticket``: a platform address where nothing listens."""
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "YUNFLEET"))}
     return {
         **keep,
-        "AIRFLOW_HOME": str(tmp_path / "airflow"),
         "YUNFLEET_HOME": str(tmp_path),
-        "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW_CONN_YUNFLEET_DB": json.dumps({"conn_type": "generic", "extra": {"url": f"sqlite:///{db}"}}),
-        "AIRFLOW_CONN_ALIBABA_CLOUD_DEFAULT": json.dumps(
-            {
-                "conn_type": "alibaba_cloud",
-                "login": "ak",
-                "password": "sk",
-                "extra": {
-                    "region_id": "cn-hangzhou",
-                    "dns_domain": "fleet.example.com",
-                    "kube_server_template": "https://127.0.0.1:9/k8s/{cluster}",
-                    "kube_ca_file": str(ca),
-                },
-            }
-        ),
         "YUNFLEET_API_URL": "http://127.0.0.1:9",
         "YUNFLEET_API_PASSWORD": "x",
     }
@@ -62,16 +78,8 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def registry(env: dict[str, str], key: str | None = None) -> FleetRegistry:
-    url = json.loads(env["AIRFLOW_CONN_YUNFLEET_DB"])["extra"]["url"]
-    engine = create_registry_engine(url)
-    migrate(engine)
-    return FleetRegistry(engine, CredentialCipher(key or env["AIRFLOW__CORE__FERNET_KEY"]))
-
-
-def register_demo(env: dict[str, str]) -> dict[str, Any]:
-    reg = registry(env)
-    reg.upsert_cluster(
+def register_demo(registry: FleetRegistry) -> dict[str, Any]:
+    registry.upsert_cluster(
         "demo",
         region_id="cn-hangzhou",
         domain="fleet.example.com",
@@ -80,16 +88,17 @@ def register_demo(env: dict[str, str]) -> dict[str, Any]:
         ticket_id="OPS-7",
     )
     creds = generate_credentials("demo").to_json()
-    reg.put_credentials("demo", creds)
+    registry.put_credentials("demo", creds)
     return creds
 
 
-def test_clusters_and_kubeconfig(env: dict[str, str]) -> None:
+def test_clusters_and_kubeconfig(fleet: dict[str, Any]) -> None:
+    env = fleet["env"]
     empty = run(env, "clusters")
     assert empty.returncode == 0, empty.stderr
     assert empty.stdout.strip() == "no clusters registered"
 
-    creds = register_demo(env)
+    creds = register_demo(fleet["registry"])
     listed = run(env, "clusters")
     assert listed.returncode == 0, listed.stderr
     header, row = listed.stdout.strip().splitlines()
@@ -101,24 +110,26 @@ def test_clusters_and_kubeconfig(env: dict[str, str]) -> None:
     doc = yaml.safe_load(out.stdout)  # stdout holds the document and nothing else
     cluster = doc["clusters"][0]["cluster"]
     assert cluster["server"] == "https://127.0.0.1:9/k8s/demo"
-    ca_file = json.loads(env["AIRFLOW_CONN_ALIBABA_CLOUD_DEFAULT"])["extra"]["kube_ca_file"]
-    assert base64.b64decode(cluster["certificate-authority-data"]).decode() == Path(ca_file).read_text()
+    assert base64.b64decode(cluster["certificate-authority-data"]).decode() == fleet["ca"].read_text()
     user = doc["users"][0]["user"]
     assert base64.b64decode(user["client-certificate-data"]).decode() == creds["admin_cert_pem"]
     assert base64.b64decode(user["client-key-data"]).decode() == creds["admin_key_pem"]
     assert "token" not in user and creds["admin_key_pem"] not in out.stderr
 
 
-def test_unknown_cluster_exits_1(env: dict[str, str]) -> None:
-    out = run(env, "kubeconfig", "nope")
+def test_unknown_cluster_exits_1(fleet: dict[str, Any]) -> None:
+    out = run(fleet["env"], "kubeconfig", "nope")
     assert out.returncode == 1
     assert "cluster 'nope' is not registered" in out.stderr
     assert out.stdout == ""
 
 
-def test_wrong_fernet_key_exits_3_without_leaking(env: dict[str, str]) -> None:
-    creds = register_demo(env)
-    out = run({**env, "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode()}, "kubeconfig", "demo")
+def test_wrong_fernet_key_exits_3_without_leaking(fleet: dict[str, Any]) -> None:
+    creds = register_demo(fleet["registry"])
+    fleet[
+        "sources"
+    ].key = Fernet.generate_key().decode()  # the API server's key is not the one that stored them
+    out = run(fleet["env"], "kubeconfig", "demo")
     assert out.returncode == 3
     assert "cannot decrypt the credentials of 'demo'" in out.stderr
     assert creds["admin_key_pem"] not in out.stderr + out.stdout

@@ -12,6 +12,10 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -137,3 +141,45 @@ def mounted(app: FastAPI, prefix: str = "/yunfleet") -> FastAPI:
     parent = FastAPI()
     parent.mount(prefix, app)
     return parent
+
+
+#: users of :func:`airflow_like`'s login: name -> (password, token it gets)
+USERS = {"admin": ("admin-secret", "op-token"), "viewer": ("viewer-secret", "viewer-token")}
+
+
+def airflow_like(app: FastAPI) -> FastAPI:
+    """``app`` under ``/yunfleet`` of a parent that also answers ``POST /auth/token`` as Airflow's simple
+    auth manager does (201 ``{"access_token"}``, 401 ``Invalid credentials``)."""
+    parent = mounted(app)
+
+    @parent.post("/auth/token", status_code=201)
+    async def login(body: dict[str, Any]) -> dict[str, str]:
+        user = USERS.get(str(body.get("username")))
+        if user is None or user[0] != body.get("password"):
+            raise HTTPException(401, "Invalid credentials")
+        return {"access_token": user[1]}
+
+    return parent
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port in a thread; yields its base URL."""
+    import uvicorn
+
+    from yunfleet.devenv.ports import free_tcp_port
+
+    port = free_tcp_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

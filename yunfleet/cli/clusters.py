@@ -1,4 +1,4 @@
-"""``yunfleet clusters``: the registered clusters and their state, as a table or JSON."""
+"""``yunfleet clusters``: the registered clusters and their state, as a table or JSON, from the Fleet API."""
 
 from __future__ import annotations
 
@@ -6,39 +6,43 @@ import argparse
 import json
 from typing import Any
 
-from yunfleet.cli.config import open_registry
-from yunfleet.cli.errors import EXIT_ENV, CommandError
+from yunfleet.cli.api import fleet_api, fleet_call
 
 
-def cluster_rows(records: list[Any]) -> list[dict[str, str]]:
-    """One row per registry record: name, state, region, kubernetes, zones, pools, api, ticket, updated.
-
-    Pools come from the registered node pools, or from the requested spec while none is registered yet.
-    """
-    rows = []
-    for r in records:
-        spec = r.spec or {}
-        pools = {p.name for p in r.node_pools} or {p.get("name") for p in spec.get("node_pools", [])}
-        rows.append(
-            {
-                "name": r.name,
-                "state": r.state,
-                "region": r.region_id,
-                "kubernetes": spec.get("kubernetes_version", ""),
-                "zones": ",".join(spec.get("zones", [])),
-                "pools": ",".join(sorted(p for p in pools if p)),
-                "api": r.endpoints.get("dns_name") or r.api_server_name,
-                "ticket": r.ticket_id or "",
-                "updated": r.updated_at.strftime("%Y-%m-%d %H:%M:%S") if r.updated_at else "",
-            }
-        )
-    return rows
+def _pools(cluster: dict[str, Any]) -> str:
+    return ",".join(sorted({str(p.get("name")) for p in cluster.get("pools") or [] if p.get("name")}))
 
 
-def render_table(rows: list[dict[str, str]]) -> str:
+def _nodes(cluster: dict[str, Any]) -> str:
+    """``Ready/total`` per zone from the last observation, e.g. ``h:2/2 i:1/2`` (zone's last letter)."""
+    zones = (cluster.get("observed") or {}).get("zones") or {}
+    return " ".join(f"{z.rsplit('-', 1)[-1]}:{c['ready']}/{c['total']}" for z, c in sorted(zones.items()))
+
+
+def cluster_rows(clusters: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """One row per cluster of ``GET /yunfleet/api/clusters``: name, state, region, kubernetes, zones,
+    pools, nodes, api, ticket, updated."""
+    return [
+        {
+            "name": c["name"],
+            "state": c["state"],
+            "region": c.get("region_id") or "",
+            "kubernetes": c.get("kubernetes_version") or "",
+            "zones": ",".join(c.get("zones") or []),
+            "pools": _pools(c),
+            "nodes": _nodes(c),
+            "api": c.get("api_server") or "",
+            "ticket": c.get("ticket_id") or "",
+            "updated": (c.get("updated_at") or "")[:19].replace("T", " "),
+        }
+        for c in clusters
+    ]
+
+
+def render_table(rows: list[dict[str, str]], empty: str = "no clusters registered") -> str:
     """Columns padded to their widest cell, upper-case headers, no trailing blanks."""
     if not rows:
-        return "no clusters registered"
+        return empty
     headers = list(rows[0])
     widths = {h: max(len(h), *(len(str(row[h])) for row in rows)) for h in headers}
     lines = ["  ".join(h.upper().ljust(widths[h]) for h in headers)]
@@ -47,10 +51,7 @@ def render_table(rows: list[dict[str, str]]) -> str:
 
 
 def cmd_clusters(args: argparse.Namespace) -> str:
-    hook = open_registry(args.db_conn)
-    try:
-        records = hook.registry.list_clusters(include_deleted=args.all)
-    except Exception as exc:
-        raise CommandError(EXIT_ENV, f"cannot read the fleet registry: {type(exc).__name__}: {exc}") from exc
-    rows = cluster_rows(records)
+    with fleet_api(args) as api:
+        clusters = fleet_call(lambda: api.clusters(include_deleted=args.all))
+    rows = cluster_rows(clusters)
     return json.dumps(rows, indent=2) if args.json else render_table(rows)

@@ -1,22 +1,17 @@
-"""Where the ``yunfleet`` command finds the platform: Airflow home, connections, REST API.
+"""Where the ``yunfleet`` command finds the platform: the Airflow API address and a login.
 
-The command reads the fleet registry through the ``yunfleet_db`` connection and the cluster URL
-template through ``alibaba_cloud_default``, exactly as the DAGs do, so it must see the same Airflow
-configuration. Outside ``make run`` point it elsewhere with ``AIRFLOW_HOME`` / ``YUNFLEET_HOME``.
+The command needs nothing else (no registry database, no Airflow configuration): by default the
+local platform of ``make run`` (its address and its generated admin password file); elsewhere
+``YUNFLEET_API_URL``, ``YUNFLEET_API_USER`` and ``YUNFLEET_API_PASSWORD``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from yunfleet.devenv.config import ADMIN_USER, DevSettings
-
-DEFAULT_DB_CONN = "yunfleet_db"
-DEFAULT_CLOUD_CONN = "alibaba_cloud_default"
 
 
 class ConfigError(RuntimeError):
@@ -24,53 +19,11 @@ class ConfigError(RuntimeError):
 
 
 def prepare_environment() -> DevSettings:
-    """Default ``AIRFLOW_HOME`` to the platform's, and read connections from its metadata DB.
-
-    ``_AIRFLOW_PROCESS_CONTEXT=server`` selects Airflow's server-side secrets chain (environment
-    variables, then the metadata DB), the one its own CLI and API server use.
-    """
+    """The local platform's settings (address, home); ``AIRFLOW_HOME`` defaults to its Airflow home,
+    where the generated admin password file is."""
     settings = DevSettings.from_env()
     os.environ.setdefault("AIRFLOW_HOME", str(settings.airflow_home))
-    os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
     return settings
-
-
-def open_registry(conn_id: str = DEFAULT_DB_CONN) -> Any:
-    """The ``YunfleetRegistryHook`` for ``conn_id``, with its registry opened (schema checked).
-
-    Raises :class:`ConfigError` when the connection is missing or the database cannot be opened.
-    """
-    from operators.hooks.registry import YunfleetRegistryHook
-
-    hook = YunfleetRegistryHook(conn_id)
-    try:
-        _ = hook.registry
-    except Exception as exc:
-        raise ConfigError(f"cannot open the fleet registry via connection {conn_id!r}: {exc}") from exc
-    return hook
-
-
-@dataclass(frozen=True)
-class CloudSettings:
-    domain: str
-    kube_server_template: str | None
-    kube_ca_file: str | None
-
-
-def cloud_settings(conn_id: str = DEFAULT_CLOUD_CONN) -> CloudSettings:
-    from airflow.sdk import BaseHook
-
-    try:
-        conn = BaseHook.get_connection(conn_id)
-    except Exception as exc:  # Airflow raises its own NotFound; the message is what matters
-        raise ConfigError(f"connection {conn_id!r} is not defined ({exc}); run `make run` once") from exc
-    extra: dict[str, Any] = conn.extra_dejson or {}
-    domain = extra.get("dns_domain")
-    return CloudSettings(
-        domain=str(domain) if domain else "",
-        kube_server_template=extra.get("kube_server_template") or None,
-        kube_ca_file=extra.get("kube_ca_file") or None,
-    )
 
 
 def api_password(settings: DevSettings, username: str) -> str:

@@ -4,10 +4,12 @@ Run as ``python -m yunfleet.devenv.bootstrap [--from-env]`` in the platform's en
 (AIRFLOW_HOME or AIRFLOW__* variables set, metadata DB migrated). Every object it touches is reported
 on one line (``registry ...``, ``connection ...``, ``pool ...``, ``admin ...``).
 
-Local platform (``make run``, no flag): ``alibaba_cloud_default`` points at the sandbox and
-``yunfleet_db`` at the SQLite file in ``YUNFLEET_HOME``. Connections that a user has pointed somewhere
-else (a real Alibaba Cloud account, a Postgres registry) are left alone; connections still pointing
-at the sandbox are refreshed so that a changed sandbox port is picked up.
+Local platform (``make run``, no flag): ``alibaba_cloud_default`` points at the sandbox,
+``yunfleet_db`` at the SQLite file in ``YUNFLEET_HOME`` and ``yunfleet_callback`` holds the callback
+HMAC secret generated once into ``YUNFLEET_HOME/callback-secret`` (a secret set by hand is kept).
+Connections that a user has pointed somewhere else (a real Alibaba Cloud account, a Postgres
+registry) are left alone; connections still pointing at the sandbox are refreshed so that a changed
+sandbox port is picked up.
 
 ``YUNFLEET_REGISTRY_URL`` (a SQLAlchemy URL, either mode) moves the registry: its database is created
 when missing (PostgreSQL), migrated to head, and ``yunfleet_db`` is set to it.
@@ -38,7 +40,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from yunfleet.devenv.config import ADMIN_USER, POOLS, SANDBOX_ACCESS_KEY_ID, DevSettings
+from yunfleet.devenv.config import (
+    ADMIN_USER,
+    POOLS,
+    SANDBOX_ACCESS_KEY_ID,
+    DevSettings,
+    ensure_callback_secret,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -88,6 +96,9 @@ def _upsert_connection(
             )
         )
         return "created"
+    if conn_id == CALLBACK_CONN_ID and not authoritative:
+        # a secret is never replaced behind the back of the receivers that verify with it
+        return "up to date" if existing.password == password else "kept (its secret was set by hand)"
     if not authoritative and not _is_managed(conn_id, existing.login, existing.extra_dejson):
         return "kept (points away from the local default)"
     existing.conn_type = str(spec["conn_type"])
@@ -234,6 +245,8 @@ def bootstrap(
             connections.append((CALLBACK_CONN_ID, {"conn_type": "generic", "password": secret}, True))
     else:
         connections.append(("alibaba_cloud_default", settings.alibaba_connection(), False))
+        secret = ensure_callback_secret(settings)
+        connections.append((CALLBACK_CONN_ID, {"conn_type": "generic", "password": secret}, False))
     url = registry_url(settings, env)
     moved = url != settings.registry_url
     connections.append(("yunfleet_db", {"conn_type": "generic", "extra": {"url": url}}, moved))

@@ -209,6 +209,8 @@ class LocalPlatform:
             "Yunfleet is up.",
             f"  Airflow UI and REST API : {s.base_url}   (user '{ADMIN_USER}')",
             f"  admin password file     : {s.password_file}",
+            f"  Fleet view              : {s.base_url}/yunfleet/   (JSON API: {s.base_url}/yunfleet/api/)",
+            f"  callback HMAC secret    : {s.callback_secret_file}   (connection yunfleet_callback)",
         ]
         if self.sandbox is not None:
             lines += [
