@@ -2,8 +2,8 @@
 ### Decommission a Kubernetes cluster
 
 Removes everything Yunfleet created for `cluster_name`, in reverse order: the DNS records it owns,
-its load balancers, its instances (workers, then the control plane), its security group, and its
-registry entry. Only resources tagged `yunfleet:cluster=<cluster_name>` (and DNS names the registry
+its instances (workers, then the control plane), its load balancers (after the control plane, whose
+cloud controller would recreate a Service's SLB), its security group, and its registry entry. Only resources tagged `yunfleet:cluster=<cluster_name>` (and DNS names the registry
 records as the cluster's) are touched. `confirm_cluster_name` must repeat the name.
 
 Safe to re-run after a partial failure: each step finds what is left and deletes only that. With
@@ -37,7 +37,7 @@ def decommission_cluster() -> None:
     lbs = steps.delete_load_balancers(inv)
     instances = steps.delete_instances(inv)
     groups = steps.delete_security_groups(inv)
-    dns >> lbs >> instances >> groups >> steps.deregister() >> steps.finish()
+    dns >> instances >> lbs >> groups >> steps.deregister() >> steps.finish()
 
 
 decommission_cluster()

@@ -124,15 +124,16 @@ def delete_dns(inv: dict[str, Any], **context: Any) -> dict[str, Any]:
 @task(pool="alibaba_slb_api")
 @run.reported
 def delete_load_balancers(inv: dict[str, Any], **context: Any) -> dict[str, Any]:
-    """The cluster's load balancers (API server SLB and Service SLBs tagged for it)."""
+    """The cluster's load balancers (API server SLB and Service SLBs tagged for it), after its instances:
+    the planned ones, and any Service SLB its cloud controller created after the inventory."""
     cluster = cluster_of(context)
     slb = hooks.slb(cluster)
-    deleted = [
-        a.targets[0]
-        for a in _actions(inv, "slb", "DeleteLoadBalancer")
-        if slb.delete_load_balancer(a.targets[0], cluster=cluster)
-    ]
+    planned = [a.targets[0] for a in _actions(inv, "slb", "DeleteLoadBalancer")]
+    late = [lb.load_balancer_id for lb in slb.find_load_balancers(cluster=cluster)]
+    planned += [lb_id for lb_id in late if lb_id not in planned]
+    deleted = [lb_id for lb_id in planned if slb.delete_load_balancer(lb_id, cluster=cluster)]
     return {"deleted": deleted}
+
 
 
 @task(pool="alibaba_ecs_api")

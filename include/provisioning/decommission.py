@@ -13,8 +13,10 @@ from typing import Any
 
 from include.fleet.contract import ROLE_CONTROL_PLANE, TAG_CLUSTER, TAG_ROLE
 
-#: Deletion order: first what points at the cluster, last what everything else depends on.
-ORDER = ("dns_record", "load_balancer", "worker", "control-plane", "security_group", "registration")
+#: Deletion order: first what points at the cluster, last what everything else depends on. Load balancers
+#: go after the instances: while the control plane runs, its cloud controller recreates the SLB of every
+#: LoadBalancer Service deleted under it.
+ORDER = ("dns_record", "worker", "control-plane", "load_balancer", "security_group", "registration")
 DELETE_BATCH = 100
 
 
