@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.fixtures.small_cluster",
     "tests.fixtures.service_fleet",
     "tests.fixtures.cloud_init",
+    "tests.fixtures.browser",
 ]
