@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: setup run prepare test lint bench clean
+.PHONY: setup run prepare test lint bench browser vendor-js clean
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
@@ -50,6 +50,15 @@ lint: setup
 # Every bench/*.py script (helpers start with "_"); figures land in bench/results/.
 bench: setup
 	@set -e; for script in bench/[!_]*.py; do echo "== $$script"; $(PY) $$script; done
+
+# Debian's chromium + chromium-driver for the browser tests (root; the test fixture runs the same script
+# when the browser is missing).
+browser:
+	bash scripts/install-chromium.sh
+
+# Refresh the Fleet view's vendored Chart.js from plugins/fleet_view/package-lock.json (needs npm).
+vendor-js:
+	bash scripts/vendor-js.sh
 
 clean:
 	rm -rf .pytest_cache .mypy_cache .ruff_cache bench/results/*.tmp

@@ -6,8 +6,8 @@ Uses the session's shared small cluster (tests/fixtures/small_cluster.py: ``kapp
 ``OPS-5100``, pool ``general`` over zones h and i), so it adds no provisioning of its own; the module
 is named to run after the modules that grow that cluster and export Services, so the page (and its
 screenshot) shows a fleet with history. Headless Chromium (Debian's package) is driven by Playwright
-(tests/fixtures/browser.py). The screenshot is saved under the test's temporary directory; with
-``YUNFLEET_DOCS_SCREENSHOT=1`` it also replaces docs/fleet-view.png.
+(tests/fixtures/browser.py). Screenshots are saved under the tests' temporary directories; with
+``YUNFLEET_DOCS_SCREENSHOT=1`` the one of the view inside the Airflow UI replaces docs/fleet-view.png.
 """
 
 from __future__ import annotations
@@ -126,18 +126,16 @@ def test_a_user_logs_in_and_sees_the_fleet(
         runs = page.locator("[data-testid=audit-run] [data-testid=run-link]")
         assert _run_path(small_cluster) in {runs.nth(i).get_attribute("href") for i in range(runs.count())}
         page.locator(f"[data-testid=cluster][data-cluster={small_cluster.name}]").scroll_into_view_if_needed()
-        shot = tmp_path / "fleet-view.png"
+        shot = tmp_path / "fleet-view-page.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
-        if os.environ.get("YUNFLEET_DOCS_SCREENSHOT") == "1":
-            shutil.copyfile(shot, DOCS_SCREENSHOT)
     finally:
         context.close()
     assert errors.found == []
 
 
 def test_the_view_is_in_airflows_navigation_and_links_into_it(
-    platform: Any, small_cluster: SmallCluster, browser: Any
+    platform: Any, small_cluster: SmallCluster, browser: Any, tmp_path: Path
 ) -> None:
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
     page = context.new_page()
@@ -149,6 +147,13 @@ def test_the_view_is_in_airflows_navigation_and_links_into_it(
         frame = page.frame_locator("iframe")
         card = frame.locator(f"[data-testid=cluster][data-cluster={small_cluster.name}]")
         card.wait_for()
+        frame.locator("[data-testid=capacity]").get_by_text("runs in the period").or_(
+            frame.locator("[data-testid=capacity] .empty")
+        ).first.wait_for()
+        shot = tmp_path / "fleet-view.png"  # the view as a user finds it in the Airflow UI
+        page.screenshot(path=str(shot))
+        if os.environ.get("YUNFLEET_DOCS_SCREENSHOT") == "1":
+            shutil.copyfile(shot, DOCS_SCREENSHOT)
         # a DAG run link inside the frame moves the Airflow UI itself to that run
         frame.locator("[data-testid=audit-ticket]").fill("OPS-5100")
         frame.locator("[data-testid=audit-apply]").click()
