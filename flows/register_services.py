@@ -80,11 +80,36 @@ def select_clusters(**context: Any) -> list[str]:
 @task(pool="kubernetes_api", **OBSERVE_RETRIES)
 @run.reported
 def observe_cluster(cluster: str, **context: Any) -> dict[str, Any]:
-    """One cluster's exported Services (one list call): namespace, name, load balancer addresses, weight."""
-    from include.services.model import exported_service
+    """One cluster's exported Services (one list call): namespace, name, load balancer addresses, weight.
 
+    A cluster zone health has out of service (every zone failed or evacuated) is read once, briefly: its
+    API server is usually down with its zone, and the run must not wait for it (``services`` None).
+    """
+    from include.services.model import ClusterView, exported_service
+
+    scope = run.pull(context["ti"], "select_clusters", SCOPE_KEY) or {}
+    views = {v["name"]: ClusterView.from_json(v) for v in scope.get("views") or []}
+    kube = hooks.kube(cluster)
+    if cluster in views and not views[cluster].serving:
+        from operators.hooks.kubernetes import FleetKubernetesHook
+        from operators.utils.retry import RetryPolicy
+
+        kube = FleetKubernetesHook(
+            cluster,
+            request_timeout=(2.0, 5.0),
+            retry_policy=RetryPolicy(max_attempts=1, max_total_seconds=5.0),
+        )
+        try:
+            listed = kube.list_services()
+        except Exception as exc:  # expected in a failed zone: its names are left, its global records off
+            log.warning(
+                "%s is not serving and did not answer (%s); its names are left as they are", cluster, exc
+            )
+            return {"cluster": cluster, "services": None}
+    else:
+        listed = kube.list_services()
     found = []
-    for service in hooks.kube(cluster).list_services():
+    for service in listed:
         meta, spec, status = service.metadata, service.spec, service.status
         ingress = (status.load_balancer.ingress if status and status.load_balancer else None) or []
         item = exported_service(
@@ -129,12 +154,14 @@ def plan(**context: Any) -> dict[str, Any]:
     for raw in scope["views"]:
         view = ClusterView.from_json(raw)
         if view.mode == MODE_OBSERVED:
-            if view.name in observed:
+            if view.name in observed and observed[view.name]["services"] is not None:
                 services = [ExportedService.from_json(s) for s in observed[view.name]["services"]]
                 view = view.with_services(services)
-            else:
+            elif view.serving:
                 unread.append(view.name)
                 view = replace(view, mode=MODE_KEPT, reason="could not be read (see observe_cluster)")
+            else:  # in a failed or evacuated zone, not answering is expected: out of global names
+                view = replace(view, mode=MODE_KEPT, reason="not serving and could not be read")
         cluster_views[view.name] = view
     config = RegistrationSettings.from_json(scope["settings"])
     dns = hooks.dns()

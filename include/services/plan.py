@@ -260,11 +260,28 @@ class _DesiredBuilder:
         return self.desired
 
     def _keep_cluster(self, view: ClusterView) -> None:
+        """Its own names stay exactly as they are; in global names its addresses stay as they are too,
+        unless zone health says it is not serving: then they are disabled like an observed cluster's
+        (a cluster in a failed zone usually cannot be read, which must not keep it in global names)."""
         self.notes.append(f"cluster {view.name} kept as it is ({view.reason or 'not observed'})")
+        if not view.serving:
+            self.notes.append(f"cluster {view.name} is not serving: out of global names")
         for name in self.owned:
             if name.scope == view.name:
                 self.frozen.add(name.rr)
-                self._keep_in_global(name.namespace, name.service, self._current_values(name.rr))
+                values = self._current_values(name.rr)
+                if view.serving:
+                    self._keep_in_global(name.namespace, name.service, values)
+                else:
+                    self._disable_in_global(name.namespace, name.service, values, view.name)
+
+    def _disable_in_global(self, namespace: str, service: str, values: set[str], cluster: str) -> None:
+        shared = global_name(namespace, service)
+        want = self.desired.setdefault(shared.rr, Desired(shared))
+        current = {r.value: r.weight for r in self.index.state(shared.rr).managed}
+        for value in values:
+            weight = current.get(value) or self.settings.default_weight
+            want.targets.setdefault(value, Target(value, cluster, weight, False))
 
     def _observed_cluster(self, view: ClusterView) -> None:
         if not view.serving:

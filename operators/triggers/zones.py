@@ -28,7 +28,7 @@ from operators.defaults import ALIBABA_CLOUD_CONN_ID, YUNFLEET_DB_CONN_ID
 log = logging.getLogger(__name__)
 
 #: seconds between two reads of the connections (zone health settings live in the cloud connection)
-SETTINGS_REFRESH_S = 30.0
+SETTINGS_REFRESH_S = 10.0
 
 
 class ZoneHealthTrigger(BaseEventTrigger):
@@ -86,7 +86,7 @@ class ZoneHealthTrigger(BaseEventTrigger):
                 if prober is None:
                     prober = await asyncio.to_thread(self.prober)
                 if started - prepared >= SETTINGS_REFRESH_S:
-                    await prober.aprepare()  # the connection again: settings changes apply within a minute
+                    await prober.aprepare()  # the connection again: settings changes apply within 10 s
                     prober.settings = None
                     prepared = started
                 clusters = await asyncio.to_thread(prober.ready_clusters)

@@ -136,6 +136,12 @@ def test_one_cluster_gives_a_global_name_without_weights() -> None:
             id="kept",
         ),
         pytest.param(
+            "c2 unreadable in a failed zone: out of the global name, its own name as it is",
+            fleet(view("c1", svc("c1", IP1)), view("c2", mode=MODE_KEPT, serving=False)),
+            {SET_STATUS: 1},
+            id="kept-not-serving",
+        ),
+        pytest.param(
             "a second Service in c1",
             fleet(view("c1", svc("c1", IP1), svc("c1", IP3, name="api")), TWO["c2"]),
             {ADD: 4},
@@ -150,6 +156,20 @@ def test_changes_from_a_converged_fleet(
     converge(zone, TWO)
     second = converge(zone, clusters)
     assert actions(second) == expected, change
+
+
+def test_an_unreadable_failed_cluster_keeps_its_weight_and_comes_back_when_read() -> None:
+    zone = FakeZone()
+    converge(zone, TWO)
+    converge(zone, fleet(TWO["c1"], view("c2", mode=MODE_KEPT, serving=False)))
+    assert {r.value: (r.enabled, r.weight) for r in zone.at("web.shop.global")} == {
+        IP1: (True, 10),
+        IP2: (False, 30),
+    }
+    assert [r.value for r in zone.at("web.shop.c2")] == [IP2]
+    again = converge(zone, TWO)
+    assert actions(again) == {SET_STATUS: 1}
+    assert {r.value: r.enabled for r in zone.at("web.shop.global")} == {IP1: True, IP2: True}
 
 
 def test_failed_cluster_is_disabled_and_restored_on_recovery() -> None:
