@@ -21,7 +21,7 @@ import pytest
 
 from plugins.fleet_view.app import create_app
 from plugins.fleet_view.security import airflow_security
-from tests.plugins.fleet_view_support import FakeSources, mounted, seeded_registry
+from tests.plugins.fleet_view_support import FakeSources, copy_registry, mounted, seeded_registry
 
 SECRET = "fleet-view-test-secret-" + "0123456789abcdef" * 4
 
@@ -51,10 +51,19 @@ def token(manager: Any, role: str, **claims: Any) -> str:
     return str(manager.generate_jwt(SimpleAuthManagerUser(username=f"{role}-user", role=role), **claims))
 
 
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    engine, key, _ = seeded_registry(tmp_path_factory.mktemp("fleet-auth"))
+    engine.dispose()
+    return Path(str(engine.url.database)), key
+
+
 @pytest.fixture
-async def http(auth_manager: Any, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    engine, key, _ = seeded_registry(tmp_path)
-    app = mounted(create_app(FakeSources(engine, key), airflow_security()))
+async def http(
+    auth_manager: Any, template: tuple[Path, str], tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    path, key = template
+    app = mounted(create_app(FakeSources(copy_registry(path, tmp_path), key), airflow_security()))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://airflow") as client:
         yield client
 
