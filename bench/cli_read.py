@@ -135,8 +135,8 @@ def airflow_imported(env: dict[str, str]) -> list[str]:
 
 
 @contextmanager
-def stub_server() -> Iterator[tuple[str, str, str, str]]:
-    """The Fleet app behind a stand-in login; yields (url, user, password, cluster with credentials)."""
+def stub_server() -> Iterator[tuple[str, str, str, str, str]]:
+    """The Fleet app behind a stand-in login; yields (url, user, password, cluster, ticket)."""
     from cryptography.fernet import Fernet
 
     from plugins.fleet_view.app import create_app
@@ -150,12 +150,12 @@ def stub_server() -> Iterator[tuple[str, str, str, str]]:
 
         app = airflow_like(create_app(FakeSources(create_registry_engine(url), key), token_security()))
         with serve(app) as base:
-            yield base, "admin", USERS["admin"][0], cluster
+            yield base, "admin", USERS["admin"][0], cluster, TICKET
 
 
 @contextmanager
-def platform_server() -> Iterator[tuple[str, str, str, str]]:
-    """A throwaway platform with a seeded registry; yields (url, user, password, cluster)."""
+def platform_server() -> Iterator[tuple[str, str, str, str, str]]:
+    """A throwaway platform with a seeded registry; yields (url, user, password, cluster, ticket)."""
     from _platform import bench_platform
 
     with bench_platform(timings="fast") as bench:
@@ -163,12 +163,12 @@ def platform_server() -> Iterator[tuple[str, str, str, str]]:
         cfg = configparser.RawConfigParser()
         cfg.read(settings.airflow_cfg)
         cluster = seed(settings.registry_url, cfg.get("core", "fernet_key"))
-        yield settings.base_url, "admin", bench.local.password, cluster
+        yield settings.base_url, "admin", bench.local.password, cluster, TICKET
 
 
 @contextmanager
-def running_server(url: str) -> Iterator[tuple[str, str, str, str]]:
-    """A platform that is already up; the cluster is the first one with credentials."""
+def running_server(url: str) -> Iterator[tuple[str, str, str, str, str]]:
+    """A platform that is already up; the first cluster with credentials, and its ticket."""
     from yunfleet.cli.config import api_password
     from yunfleet.devenv.config import DevSettings
     from yunfleet.fleet_api import FleetApi
@@ -176,8 +176,9 @@ def running_server(url: str) -> Iterator[tuple[str, str, str, str]]:
     user = os.environ.get("YUNFLEET_API_USER", "admin")
     password = api_password(DevSettings.from_env(), user)
     with FleetApi(url, user, password) as api:
-        clusters = [c["name"] for c in api.clusters() if c["has_credentials"]]
-    yield url, user, password, clusters[0] if clusters else ""
+        clusters = [c for c in api.clusters() if c["has_credentials"]]
+    first = clusters[0] if clusters else {}
+    yield url, user, password, first.get("name", ""), first.get("ticket_id") or ""
 
 
 def main() -> int:
@@ -199,16 +200,15 @@ def main() -> int:
         mode = "a throwaway platform (sandbox + airflow standalone, as make run), seeded registry"
         server = platform_server()
     rows: list[tuple[str, dict[str, Any]]] = []
-    with server as (url, user, password, cluster):
+    with server as (url, user, password, cluster, ticket):
         env = {
             **os.environ,
             "YUNFLEET_API_URL": url,
             "YUNFLEET_API_USER": user,
             "YUNFLEET_API_PASSWORD": password,
         }
-        commands = [["clusters"], ["audit", TICKET]] + ([["kubeconfig", cluster]] if cluster else [])
-        if args.url:
-            commands[1] = ["clusters", "--json"]
+        commands = [["clusters"]] + ([["audit", ticket]] if ticket else [])
+        commands += [["kubeconfig", cluster]] if cluster else []
         for command in commands:
             rows.append((f"yunfleet {' '.join(command)}", measure([YUNFLEET, *command], env)))
             print(f"{rows[-1][0]}: median {rows[-1][1]['median']:.3f} s", flush=True)
