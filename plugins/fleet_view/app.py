@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import json
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,9 +84,6 @@ def create_app(
     sec = security or airflow_security()
     live = live_reader or LiveReader(src.read_cluster)
     zone_cache = _Timed(ZONE_TTL_S)
-    warm = getattr(src, "warm", None)
-    if callable(warm):  # the first live read should not spend its deadline importing SDKs
-        threading.Thread(target=warm, name="fleet-view-warm", daemon=True).start()
 
     app = FastAPI(
         title="Yunfleet Fleet API",

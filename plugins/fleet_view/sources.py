@@ -109,11 +109,6 @@ class AirflowSources:
         self._kube_hooks: dict[str, tuple[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def warm(self) -> None:
-        """Import the hooks and SDKs the live reads use (seconds on a busy machine), off the request path."""
-        import operators.hooks.dns
-        import operators.hooks.kubernetes  # noqa: F401
-
     def _registry_hook(self) -> Any:
         from operators.hooks.registry import YunfleetRegistryHook
 
