@@ -135,7 +135,6 @@ def delete_load_balancers(inv: dict[str, Any], **context: Any) -> dict[str, Any]
     return {"deleted": deleted}
 
 
-
 @task(pool="alibaba_ecs_api")
 @run.reported
 def delete_instances(inv: dict[str, Any], **context: Any) -> dict[str, Any]:

@@ -346,7 +346,8 @@ class FleetProber:
     def round_payload(self, now: datetime) -> dict[str, Any] | None:
         """One round as an event payload, or None when there is nothing to say.
 
-        ``{"transitions": [Transition JSON], "expired": [zone ids], "drifted": [zone ids],
+        ``{"transitions": [Transition JSON of those that start an evacuation or a restore],
+        "expired": [zone ids], "drifted": [zone ids],
         "alert": str | None, "summary": str, "keys": [refire keys]}``: transitions always fire; expired
         evacuations, evacuated zones whose backends serve again (``drifted``) and the alert carry keys
         (``expired:<zone>``, ``drift:<zone>``, ``alert``) the watcher uses to fire them once in a while.
@@ -356,7 +357,9 @@ class FleetProber:
         active = self.registry.evacuations(active_only=True)
         expired = sorted(e.zone_id for e in active if e.expired(now))
         drifted = sorted(drifted_zones(reads, [e.zone_id for e in active if e.step == "evacuated"]))
-        transitions = [t.to_json() for t in done.step.transitions]
+        # only what moves traffic fires (the timeline keeps every change): an event starts zone_failover
+        # and register_services, and a run for a blip would only hold the next one
+        transitions = [t.to_json() for t in done.step.transitions if t.starts_evacuation or t.starts_restore]
         keys = [f"expired:{z}" for z in expired] + [f"drift:{z}" for z in drifted]
         keys += ["alert"] if done.step.alert else []
         if not transitions and not keys:

@@ -3,8 +3,9 @@
 Used through an ``AssetWatcher`` (``dags/zone_health.py``): the triggerer runs one
 :class:`ZoneHealthTrigger` for the fleet. Every ``poll_interval`` seconds it runs one probe round
 (:func:`operators.zone_probe.probe_round`: the fleet's reads, the verdicts, the per-zone state machine
-stored in the registry) and yields an event when a zone changed state, when an evacuation is past its
-expiry, or when the all-zones guard raised an alert. Airflow turns the event into an asset event and
+stored in the registry) and yields an event when a zone's change starts an evacuation or a restore,
+when an evacuation is past its expiry, when an evacuated zone's weights came back, or when the
+all-zones guard raised an alert. Airflow turns the event into an asset event and
 the scheduler queues ``zone_failover`` (which evacuates or restores) and ``register_services`` (whose
 global names follow the zone states) at once, without waiting for the scheduled ``zone_health`` run.
 
