@@ -3,8 +3,9 @@
 
 Removes everything Yunfleet created for `cluster_name`, in reverse order: the DNS records it owns,
 its instances (workers, then the control plane), its load balancers (after the control plane, whose
-cloud controller would recreate a Service's SLB), its security group, and its registry entry. Only resources tagged `yunfleet:cluster=<cluster_name>` (and DNS names the registry
-records as the cluster's) are touched. `confirm_cluster_name` must repeat the name.
+cloud controller would recreate a Service's SLB), its security group, and its registry entry. Only
+resources tagged `yunfleet:cluster=<cluster_name>` (and DNS names the registry records as the
+cluster's) are touched. `confirm_cluster_name` must repeat the name.
 
 Safe to re-run after a partial failure: each step finds what is left and deletes only that. With
 `dry_run` the run lists what it would delete (audit rows `dry_run`) and deletes nothing.
