@@ -8,6 +8,8 @@ UV_VERSION := 0.13.9
 UV := $(VENV)/bin/uv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# Test processes: each e2e module runs whole on one worker with its own platform (tests/conftest.py).
+PYTEST_WORKERS ?= 2
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -38,7 +40,8 @@ prepare: setup
 
 # pytest exit code 5 means "no tests collected": an empty run is reported and fails like any other.
 test: setup
-	@echo "$(PY) -m pytest $(PYTEST_ARGS)"; $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@echo "$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)"; \
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (exit 5); an empty suite does not pass" >&2; fi; \
 	exit $$rc
 

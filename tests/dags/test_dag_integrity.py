@@ -121,12 +121,14 @@ def test_task_code_lives_in_the_flows_module_named_after_the_dag(dag_file):
 
 
 def test_imports_fast_on_top_of_airflow_sdk(dag_file, tmp_path):
-    """Fresh-interpreter import; a slow first sample is re-measured so a busy machine does not decide."""
+    """Fresh-interpreter import, judged by its CPU time (a busy machine stretches wall-clock time, not
+    the work the file does); a slow first sample is re-measured."""
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
     timing = measure_dag_import(dag_file, repeats=1, env=env)
-    if timing.best >= MAX_IMPORT_SECONDS:
+    if timing.best_cpu >= MAX_IMPORT_SECONDS:
         timing = measure_dag_import(dag_file, repeats=3, env=env)
-    assert timing.best < MAX_IMPORT_SECONDS, (
-        f"{dag_file.name} takes {timing.best:.3f} s to import after airflow.sdk "
-        f"(samples {', '.join(f'{s:.3f}' for s in timing.samples)}); move heavy imports into tasks"
+    assert timing.best_cpu < MAX_IMPORT_SECONDS, (
+        f"{dag_file.name} takes {timing.best_cpu:.3f} s of CPU to import after airflow.sdk "
+        f"(CPU samples {', '.join(f'{s:.3f}' for s in timing.cpu_samples)}; wall "
+        f"{', '.join(f'{s:.3f}' for s in timing.samples)}); move heavy imports into tasks"
     )
