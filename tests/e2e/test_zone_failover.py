@@ -311,7 +311,8 @@ def test_an_outage_fails_over_fast_a_flapping_zone_moves_once_and_comes_back_gra
         "SELECT action, outcome FROM audit_events WHERE dag_id = 'zone_failover' AND product = 'slb'",
         (),
     )
-    assert acts and {o for _, o in acts} == {"ok"}
+    sent = [o for _, o in acts if o != "dry_run"]  # the first test's dry run wrote dry_run rows
+    assert len(sent) >= 4 and set(sent) == {"ok"}, acts  # the evacuation and three restore steps
 
 
 def test_every_zone_down_at_once_changes_nothing(platform: Any, zf: dict[str, Any]) -> None:
