@@ -246,6 +246,20 @@ def test_bad_manual_requests_and_a_dry_run_change_nothing(platform: Any, zf: dic
     assert registry_rows(platform, "SELECT count(*) FROM zone_evacuations", ())[0][0] == 0
 
 
+def test_the_scheduled_probe_round_runs_as_a_dag(platform: Any, zf: dict[str, Any]) -> None:
+    from tests.fixtures.provisioning import task_log
+
+    run_id = _trigger(platform, "zone_health", {}, "e2e")
+    assert platform.wait("zone_health", run_id, timeout=300) == "success", platform.explain(
+        "zone_health", run_id
+    )
+    states = {t["task_id"]: t["state"] for t in platform.client.task_instances("zone_health", run_id)}
+    assert states == {"probe": "success", "announce": "skipped"}  # nothing changed: nothing announced
+    log = task_log(platform, "zone_health", run_id, "probe")
+    assert f"zone {H}: healthy" in log and f"zone {I}: healthy" in log
+    platform.client.rest.set_paused("zone_health", True)
+
+
 def test_an_outage_fails_over_fast_a_flapping_zone_moves_once_and_comes_back_gradually(
     platform: Any, zf: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
