@@ -8,8 +8,6 @@ UV_VERSION := 0.13.9
 UV := $(VENV)/bin/uv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
-# Test processes: each e2e module runs whole on one worker with its own platform (tests/conftest.py).
-PYTEST_WORKERS ?= 2
 
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
@@ -39,9 +37,10 @@ prepare: setup
 	$(PY) -m yunfleet.devenv prepare
 
 # pytest exit code 5 means "no tests collected": an empty run is reported and fails like any other.
+# The whole suite runs as two pytest processes side by side, each with its own platform
+# (scripts/run-tests); with test paths in PYTEST_ARGS, or PYTEST_SHARDS=1, as one process.
 test: setup
-	@echo "$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)"; \
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); rc=$$?; \
+	@PY=$(PY) scripts/run-tests $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests (exit 5); an empty suite does not pass" >&2; fi; \
 	exit $$rc
 
