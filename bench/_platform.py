@@ -52,13 +52,18 @@ class BenchPlatform:
 
     def run_dag(self, dag_id: str, conf: dict[str, Any], timeout: float = 900) -> str:
         """Trigger (unpausing first) and follow a run; raises when it does not succeed."""
+        return self.run_dags(dag_id, [conf], timeout)[0]
+
+    def run_dags(self, dag_id: str, confs: list[dict[str, Any]], timeout: float = 900) -> list[str]:
+        """Trigger one run per conf at once, then follow each; raises when one does not succeed."""
         self.api.wait_for_dag(dag_id)
         self.api.set_paused(dag_id, False)
-        run_id = self.api.trigger(dag_id, conf=conf, note="bench").dag_run_id
-        state = self.api.follow(dag_id, run_id, timeout_s=timeout, poll_s=1.0)
-        if state != "success":
-            raise RuntimeError(f"{dag_id} {run_id} ended {state}:\n{self.api.explain(dag_id, run_id)}")
-        return str(run_id)
+        run_ids = [str(self.api.trigger(dag_id, conf=conf, note="bench").dag_run_id) for conf in confs]
+        for run_id in run_ids:
+            state = self.api.follow(dag_id, run_id, timeout_s=timeout, poll_s=1.0)
+            if state != "success":
+                raise RuntimeError(f"{dag_id} {run_id} ended {state}:\n{self.api.explain(dag_id, run_id)}")
+        return run_ids
 
     def kubeconfig(self, cluster: str, path: Path) -> Path:
         out = subprocess.run(
