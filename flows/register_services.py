@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 #: the step that writes; ``finish`` reports a failed run as "may have changed" once it ran
 APPLY_TASKS = ("apply",)
 #: observing a cluster that does not answer should not hold the fleet's run for minutes
-OBSERVE_RETRIES: dict[str, Any] = {"retries": 1, "retry_delay": 3, "retry_exponential_backoff": 0}
+OBSERVE_RETRIES: dict[str, Any] = {"retries": 2, "retry_delay": 3, "retry_exponential_backoff": 0}
 #: server errors and timeouts of one cluster's read are tried for at most 10 s (throttling keeps the
 #: hook's own longer budget): a cluster that went down with its zone must not hold the run, whose
 #: global names are what moves traffic away from that zone
