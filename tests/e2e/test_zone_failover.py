@@ -358,6 +358,7 @@ def test_manual_evacuation_holds_through_a_provisioning_rerun_and_faults_then_en
     kappa = zf["cluster"].name
     before = service_lb_weights(platform, kappa)
     in_i = sorted(zone_ids(platform, kappa, I) & set(before))
+    assert in_i and all(before[s] > 0 for s in in_i), before  # nothing evacuated yet
     platform.sandbox.set_faults(
         [
             {
@@ -388,7 +389,7 @@ def test_manual_evacuation_holds_through_a_provisioning_rerun_and_faults_then_en
     )
     assert audited == [("OPS-ZF-2",)]
     # provisioning the same request again converges the cluster and leaves the evacuation in place
-    rerun = platform.trigger("provision_cluster", small_conf(), note="ticket OPS-5100")
+    rerun = _trigger(platform, "provision_cluster", small_conf(), "ticket OPS-5100")
     assert platform.wait("provision_cluster", rerun, timeout=600) == "success", platform.explain(
         "provision_cluster", rerun
     )
@@ -406,6 +407,7 @@ def test_an_evacuation_past_its_expiry_is_restored(platform: Any, zf: dict[str, 
     kappa = zf["cluster"].name
     before = service_lb_weights(platform, kappa)
     in_i = sorted(zone_ids(platform, kappa, I) & set(before))
+    assert in_i and all(before[s] > 0 for s in in_i), before  # nothing evacuated yet
     run_id, state = manual(platform, I, "evacuate", "OPS-ZF-4", expires_in=60)
     assert state == "success", platform.explain("zone_failover", run_id)
     evacuated_at = time.time()
