@@ -15,7 +15,6 @@ depth is in tests/flows/test_reconcile_capacity.py.
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from tests.fixtures.provisioning import all_calls, is_mutating, registry_rows
+from tests.fixtures.provisioning import all_calls, cloud_extra, is_mutating, registry_rows, set_cloud_extra
 from tests.fixtures.small_cluster import SmallCluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
@@ -34,7 +33,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 DAG = "reconcile_capacity"
 CLUSTER = "kappa"  # the shared small cluster
 H, I = "cn-hangzhou-h", "cn-hangzhou-i"  # noqa: E741 (the zones' letters)
-CONN = "/api/v2/connections/alibaba_cloud_default"
 UNSCHEDULABLE_URI = "x-yunfleet://clusters/unschedulable-pods"
 #: the DAG's schedule period (``*/5 * * * *``)
 SCHEDULE_S = 300
@@ -69,28 +67,13 @@ def _trigger(platform: Any, conf: dict[str, Any], note: str) -> str:
     raise AssertionError("unreachable")
 
 
-def _set_extra(platform: Any, extra: dict[str, Any]) -> None:
-    body = platform.client.api("GET", CONN).json()
-    response = platform.client.api(
-        "PATCH",
-        CONN,
-        params={"update_mask": "extra"},
-        json={
-            "connection_id": body["connection_id"],
-            "conn_type": body["conn_type"],
-            "extra": json.dumps(extra),
-        },
-    )
-    assert response.status_code == 200, response.text
-
-
 @pytest.fixture(scope="module")
 def cap(platform: Any, small_cluster: SmallCluster) -> Iterator[dict[str, Any]]:
     """The session's small cluster, the kubernetes clients, the planner's waits at 0 for it."""
     assert small_cluster.name == CLUSTER and sorted(small_cluster.conf["zones"]) == [H, I]
     api = k8s_config.new_client_from_config(str(small_cluster.kubeconfig))
-    saved = json.loads(platform.client.api("GET", CONN).json()["extra"] or "{}")
-    _set_extra(platform, {**saved, **EXTRA})
+    saved = cloud_extra(platform)
+    set_cloud_extra(platform, {**saved, **EXTRA})
     # unpaused before any demand: the runs unpausing may start (the schedule's latest interval, the
     # provisioned cluster's asset event) find nothing to do here
     platform.client.rest.wait_for_dag(DAG)
@@ -104,7 +87,7 @@ def cap(platform: Any, small_cluster: SmallCluster) -> Iterator[dict[str, Any]]:
             if run["state"] == "queued":
                 path = f"/api/v2/dags/{DAG}/dagRuns/{run['dag_run_id']}"
                 platform.client.api("PATCH", path, json={"state": "failed"})
-        _set_extra(platform, saved)
+        set_cloud_extra(platform, saved)
         platform.sandbox.set_zone(H, stock={"ecs.g7.large": 1000})
         for name in ("web", "cache"):  # the shared cluster goes on without this module's workloads
             try:

@@ -23,7 +23,15 @@ from typing import Any
 import pytest
 from alibabacloud_slb20140515 import models as slb_models
 
-from tests.fixtures.provisioning import DOMAIN, all_calls, is_mutating, registry_rows, resolve
+from tests.fixtures.provisioning import (
+    DOMAIN,
+    all_calls,
+    cloud_extra,
+    is_mutating,
+    registry_rows,
+    resolve,
+    set_cloud_extra,
+)
 from tests.fixtures.service_fleet import EAST, WEST
 from tests.fixtures.service_fleet import trigger as _trigger
 from tests.fixtures.small_cluster import SmallCluster, small_conf
@@ -31,24 +39,8 @@ from tests.fixtures.small_cluster import SmallCluster, small_conf
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 H, I, J = "cn-hangzhou-h", "cn-hangzhou-i", "cn-hangzhou-j"  # noqa: E741 (the zones' letters)
-CONN = "/api/v2/connections/alibaba_cloud_default"
 FAST = {"fail_after": 3, "recover_after": 3, "stable_window_s": 12, "restore_step_interval_s": 2}
 FOLLOWERS = ("zone_failover", "register_services")
-
-
-def _set_extra(platform: Any, extra: dict[str, Any]) -> None:
-    body = platform.client.api("GET", CONN).json()
-    response = platform.client.api(
-        "PATCH",
-        CONN,
-        params={"update_mask": "extra"},
-        json={
-            "connection_id": body["connection_id"],
-            "conn_type": body["conn_type"],
-            "extra": json.dumps(extra),
-        },
-    )
-    assert response.status_code == 200, response.text
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +61,8 @@ def zf(platform: Any, small_cluster: SmallCluster, service_fleet: dict[str, Any]
                     "spec": {"type": "LoadBalancer", "selector": {"app": "front"}, "ports": [{"port": 80}]},
                 },
             )
-    saved = json.loads(platform.client.api("GET", CONN).json()["extra"] or "{}")
-    _set_extra(platform, {**saved, "zone_health": FAST})
+    saved = cloud_extra(platform)
+    set_cloud_extra(platform, {**saved, "zone_health": FAST})
     for dag_id in (*FOLLOWERS, "zone_health"):
         platform.client.rest.wait_for_dag(dag_id)
     for dag_id in FOLLOWERS:
@@ -86,7 +78,7 @@ def zf(platform: Any, small_cluster: SmallCluster, service_fleet: dict[str, Any]
         platform.sandbox.clear_faults()
         for dag_id in FOLLOWERS:
             platform.client.rest.set_paused(dag_id, True)
-        _set_extra(platform, saved)
+        set_cloud_extra(platform, saved)
 
 
 # -- helpers ---------------------------------------------------------------------------------------
