@@ -41,8 +41,10 @@ def main() -> int:
             "within_limit": cold.best < LIMIT_S,
         }
         rows.append(row)
-        print(f"{path.name:32} cold {cold.best:.3f}/{cold.median:.3f} s"
-              f"  warm {warm.best:.3f}/{warm.median:.3f} s  (best/median)")
+        print(
+            f"{path.name:32} cold {cold.best:.3f}/{cold.median:.3f} s"
+            f"  warm {warm.best:.3f}/{warm.median:.3f} s  (best/median)"
+        )
     RESULTS.mkdir(parents=True, exist_ok=True)
     meta = {
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -65,8 +67,10 @@ def main() -> int:
         if "error" in row:
             lines.append(f"| {row['file']} | import failed | | | |")
         else:
-            lines.append(f"| {row['file']} | {row['cold_best_s']:.3f} | {row['cold_median_s']:.3f} |"
-                         f" {row['warm_best_s']:.3f} | {row['warm_median_s']:.3f} |")
+            lines.append(
+                f"| {row['file']} | {row['cold_best_s']:.3f} | {row['cold_median_s']:.3f} |"
+                f" {row['warm_best_s']:.3f} | {row['warm_median_s']:.3f} |"
+            )
     (RESULTS / "dag_parse_time.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {RESULTS / 'dag_parse_time.json'}")
     over = [r["file"] for r in rows if "error" in r or not r["within_limit"]]

@@ -63,8 +63,10 @@ def smoke_platform() -> None:
         response = EcsClient(config).describe_regions(ecs_models.DescribeRegionsRequest())
         regions = sorted(r.region_id for r in response.body.regions.region)
         params = context["params"]
-        print(f"ticket {params['ticket_id']}: {len(regions)} regions visible, including {region}: "  # type: ignore[index]
-              f"{region in regions}")
+        print(
+            f"ticket {params['ticket_id']}: {len(regions)} regions visible, including {region}: "  # type: ignore[index]
+            f"{region in regions}"
+        )
         if region not in regions:
             raise RuntimeError(f"region {region} of the connection is not among the visible regions")
         return regions

@@ -55,8 +55,15 @@ def test_bad_conf_is_rejected_with_400(platform, conf):
 
 def test_cloud_error_fails_the_run_after_retries_and_is_explained(platform):
     platform.sandbox.set_faults(
-        [{"product": "ecs", "action": "DescribeRegions", "error": "ServiceUnavailable", "http_status": 503,
-          "rate": 1.0}],
+        [
+            {
+                "product": "ecs",
+                "action": "DescribeRegions",
+                "error": "ServiceUnavailable",
+                "http_status": 503,
+                "rate": 1.0,
+            }
+        ],
         seed=1,
     )
     try:

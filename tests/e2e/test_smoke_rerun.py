@@ -14,8 +14,13 @@ pytestmark = pytest.mark.e2e
 
 def _bootstrap(platform) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "yunfleet.devenv.bootstrap"], env=platform.env, cwd=REPO_ROOT,
-        capture_output=True, text=True, timeout=300, check=False,
+        [sys.executable, "-m", "yunfleet.devenv.bootstrap"],
+        env=platform.env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
@@ -40,8 +45,11 @@ def test_second_bootstrap_keeps_connections_and_pools(platform):
 def test_a_connection_pointed_elsewhere_is_left_alone(platform):
     path = "/api/v2/connections/alibaba_cloud_default"
     original = platform.api("GET", path).json()
-    patch = {"connection_id": "alibaba_cloud_default", "conn_type": original["conn_type"],
-             "login": "LTAIexample"}
+    patch = {
+        "connection_id": "alibaba_cloud_default",
+        "conn_type": original["conn_type"],
+        "login": "LTAIexample",
+    }
     resp = platform.api("PATCH", path, params={"update_mask": "login"}, json=patch)
     assert resp.status_code == 200, resp.text
     try:
