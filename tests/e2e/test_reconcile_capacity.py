@@ -26,6 +26,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from tests.fixtures.provisioning import all_calls, cloud_extra, is_mutating, registry_rows, set_cloud_extra
+from tests.fixtures.service_fleet import trigger
 from tests.fixtures.small_cluster import SmallCluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
@@ -51,20 +52,6 @@ AUTOSCALE = {
     "yunfleet.io/max-replicas": "5",
     "yunfleet.io/target-cpu-utilization": "50",
 }
-
-
-def _trigger(platform: Any, conf: dict[str, Any], note: str) -> str:
-    """Trigger a run; a "Database error" answer (SQLite busy under the scheduler) is tried again."""
-    from yunfleet.airflow_api import ApiError
-
-    for attempt in range(3):
-        try:
-            return str(platform.trigger(DAG, conf, note=note))
-        except ApiError as exc:
-            if "Database error" not in str(exc) or attempt == 2:
-                raise
-            time.sleep(3)
-    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +88,7 @@ def cap(platform: Any, small_cluster: SmallCluster) -> Iterator[dict[str, Any]]:
 
 
 def reconcile(platform: Any, **conf: Any) -> str:
-    run_id = _trigger(platform, {"clusters": [CLUSTER], **conf}, "e2e")
+    run_id = trigger(platform, DAG, {"clusters": [CLUSTER], **conf}, "e2e")
     state = platform.wait(DAG, run_id, timeout=600)
     assert state == "success", platform.explain(DAG, run_id)
     return run_id
