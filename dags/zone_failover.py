@@ -6,8 +6,9 @@ Started by zone health (a zone failed, recovered, or its evacuation expired) or 
 
 1. **decide**: the manual request, or what the zone states and evacuations ask for now.
 2. **act** (one per zone): **evacuate** = capacity guard, the weights before it remembered, weights
-   to 0 (API-server load balancers first, at most 20 servers per `SetBackendServers` call), nodes
-   cordoned (DNS and capacity reconciliation leave the zone out); **restore** = 10% -> 50% -> 100% of
+   to 0 (API-server load balancers first, at most 20 servers per `SetBackendServers` call), the
+   global DNS records of clusters left without a serving zone disabled, nodes cordoned (capacity
+   reconciliation leaves the zone out); **restore** = 10% -> 50% -> 100% of
    each backend's previous weight with a health probe between steps, nodes uncordoned. With
    `dry_run`: the plan in the log and `dry_run` audit rows only.
 3. **report** and **finish**: the outcome, a notification per transition, the signed callback.

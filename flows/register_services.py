@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import task
 
 from flows import hooks, run
+
+if TYPE_CHECKING:
+    from include.services.scope import RunScope
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +43,14 @@ def settings_of(context: Mapping[str, Any], *, complete: bool = True) -> Any:
 SCOPE_KEY = "scope"
 
 
-@task(retries=0)
-@run.entry
-def select_clusters(**context: Any) -> list[str]:
-    """Settings and the registry's clusters: which are read, kept as they are, or leaving; no cloud call.
+def registry_scope(requested: list[str]) -> RunScope:
+    """How a run sees every registered cluster now (:func:`include.services.scope.run_scope`), from the
+    registry's clusters, zone states and active evacuations; no cloud call.
 
-    Returns the clusters to read (what ``observe_cluster`` maps over); the settings and every cluster's
-    view go to XCom key ``scope``.
+    :raises ValueError: a requested cluster is not registered.
     """
     from include.services.scope import RegisteredCluster, run_scope
 
-    params = run.params_of(context)
     registry = hooks.registry().registry
     registered = [
         RegisteredCluster(
@@ -66,8 +66,20 @@ def select_clusters(**context: Any) -> list[str]:
     cluster_states = {
         c.name: {z.zone_id: z.state for z in registry.list_zone_states(scope=c.name)} for c in registered
     }
+    return run_scope(registered, requested, fleet_states, cluster_states)
+
+
+@task(retries=0)
+@run.entry
+def select_clusters(**context: Any) -> list[str]:
+    """Settings and the registry's clusters: which are read, kept as they are, or leaving; no cloud call.
+
+    Returns the clusters to read (what ``observe_cluster`` maps over); the settings and every cluster's
+    view go to XCom key ``scope``.
+    """
+    params = run.params_of(context)
     try:
-        scope = run_scope(registered, params.get("clusters") or [], fleet_states, cluster_states)
+        scope = registry_scope(params.get("clusters") or [])
     except ValueError as exc:
         run.fail(f"invalid clusters, nothing was changed: {exc}")
     settings = settings_of(context, complete=scope.complete)
@@ -208,9 +220,16 @@ def show_plan(planned: dict[str, Any], **context: Any) -> bool:
 @run.reported
 def apply(planned: dict[str, Any], **context: Any) -> dict[str, Any]:
     """Send the changes name by name; an error stops only its name, the others go on."""
-    from include.services.plan import ServicePlan
+    from include.services.plan import ServicePlan, hold_back_enables
 
     result = ServicePlan.from_json(planned["plan"])
+    scope = run.pull(context["ti"], "select_clusters", SCOPE_KEY) or {}
+    was_serving = {v["name"] for v in scope.get("views") or [] if v.get("serving", True)}
+    now = registry_scope([]).views
+    left = {c for c in was_serving if c in now and not now[c].serving}
+    result, held = hold_back_enables(result, left)
+    for line in held:
+        log.warning("held back: %s", line)
     dns = hooks.dns()
     sent, failures = 0, []
     for name in result.names:
@@ -219,8 +238,8 @@ def apply(planned: dict[str, Any], **context: Any) -> dict[str, Any]:
         if failure:
             log.error("%s", failure)
             failures.append(failure)
-    log.info("%d changes sent; %d names failed", sent, len(failures))
-    return {"sent": sent, "failures": failures}
+    log.info("%d changes sent; %d names failed; %d held back", sent, len(failures), len(held))
+    return {"sent": sent, "failures": failures, "held_back": held}
 
 
 @task(retries=0)
@@ -270,6 +289,48 @@ def withdraw_cluster(cluster: str, domain: str) -> list[str]:
     if failures:
         raise RuntimeError("; ".join(failures))
     return [c.target(domain) for c in result.changes if c.action == "DeleteDomainRecord"]
+
+
+def disable_out_of_service() -> dict[str, Any]:
+    """Disable, in the global names, the records of every cluster that is not serving now (for
+    ``zone_failover``: DNS stops answering with an evacuated zone's clusters without waiting for the
+    next ``register_services`` run); every other record stays as it is. No cluster is read: one read
+    of the zone, then only the writes, name by name, through the same planner and gate.
+
+    Returns ``{"disabled": [...], "failures": [...], "skipped": reason}`` (``skipped`` when the fleet
+    has no DNS zone configured or no cluster is out of service). Never raises for a cloud error: a
+    name that fails is listed, and the ``register_services`` run the evacuation starts tries again.
+    """
+    from include.errors import CloudError
+    from include.services.model import MODE_GONE, RegistrationSettings
+    from include.services.plan import plan_out_of_service
+    from include.services.quality import check_gate
+
+    settings = RegistrationSettings.from_extra(hooks.cloud_extra(), complete=False)
+    if settings.errors():
+        return {"disabled": [], "failures": [], "skipped": "; ".join(settings.errors())}
+    views = registry_scope([]).views
+    not_serving = {
+        n: v.reason or "not serving" for n, v in views.items() if not v.serving and v.mode != MODE_GONE
+    }
+    if not not_serving:
+        return {"disabled": [], "failures": [], "skipped": "every cluster is serving"}
+    dns = hooks.dns()
+    try:
+        records = dns.list_zone(settings.domain)
+    except CloudError as exc:
+        return {"disabled": [], "failures": [f"{settings.domain}: {exc}"]}
+    result = plan_out_of_service(settings, records, not_serving)
+    report = check_gate(result, records, domain=settings.domain, owner=settings.owner, min_ttl=1)
+    if not report.success:
+        return {"disabled": [], "failures": ["the plan failed its gate: " + " | ".join(report.failures)]}
+    failures = []
+    for name in result.names:
+        _, failure = dns.apply_name_plan(settings.domain, name)
+        if failure:
+            failures.append(failure)
+    disabled = [c.target(settings.domain) for c in result.changes if c.status == "Disable"]
+    return {"disabled": disabled, "failures": failures}
 
 
 LIFECYCLE = run.Lifecycle(done_task="report", success_state=None, apply_tasks=APPLY_TASKS, lock_task=None)

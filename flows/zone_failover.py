@@ -10,7 +10,9 @@ plan and writes ``dry_run`` audit rows):
   stored with the weights before it (:mod:`include.registry.zone_state`), then ``SetBackendServers``
   to weight 0 for the zone's backends on every fleet load balancer, API-server load balancers first,
   at most 20 servers per call (:func:`include.zones.weights.plan_evacuation`), then the zone's nodes
-  cordoned (annotated, so that only those are uncordoned later); DNS and capacity follow the record.
+  global DNS records of the clusters that no longer serve disabled at once
+  (:func:`flows.register_services.disable_out_of_service`), then the zone's nodes cordoned (annotated,
+  so that only those are uncordoned later); capacity reconciliation follows the record.
 - **restore**: each step of ``restore_steps`` (10 % -> 50 % -> 100 % of each backend's remembered
   weight), a health probe of the zone between steps (a bad one sends the weights back to 0 and stops),
   then the nodes uncordoned and the evacuation ended.
@@ -31,6 +33,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from flows import hooks, run
 from flows.defaults import ZONES
+from flows.register_services import disable_out_of_service
 
 log = logging.getLogger(__name__)
 
@@ -370,6 +373,9 @@ def evacuate(a: dict[str, Any], config: Any, context: Mapping[str, Any]) -> dict
     for lb_id in pinned(reads.load_balancers, zone):
         log.warning("%s: every serving backend is in %s; its weights stay", lb_id, zone)
     changed = send_weights(weights)
+    dns = disable_out_of_service()
+    for failure in dns["failures"]:
+        log.error("DNS: %s (register_services, started by this run's report, tries again)", failure)
     cordoned = []
     for cluster, node in cordonable(reads, zone):
         if hooks.kube(cluster).cordon_marked(node, CORDONED_BY, f"zone-failover:{zone}"):
@@ -377,12 +383,21 @@ def evacuate(a: dict[str, Any], config: Any, context: Mapping[str, Any]) -> dict
     registry.update_evacuation_step(zone, EVACUATED)
     message = (
         f"{zone} evacuated ({a['source']}{', ticket ' + a['ticket_id'] if a['ticket_id'] else ''}): "
-        f"{changed} backend weight(s) set to 0, {len(cordoned)} node(s) cordoned; {decision_message}"
+        f"{changed} backend weight(s) set to 0, {len(dns['disabled'])} global DNS record(s) disabled"
+        f"{' (' + str(len(dns['failures'])) + ' DNS name(s) failed)' if dns['failures'] else ''}, "
+        f"{len(cordoned)} node(s) cordoned; {decision_message}"
     )
     log.info("%s", message)
-    if a["source"] != "reassert" or changed or cordoned:
+    if a["source"] != "reassert" or changed or cordoned or dns["disabled"]:
         notify(context, message)
-    return {"zone": zone, "action": "evacuate", "weights_changed": changed, "cordoned": cordoned}
+    return {
+        "zone": zone,
+        "action": "evacuate",
+        "weights_changed": changed,
+        "dns_disabled": dns["disabled"],
+        "dns_failures": dns["failures"],
+        "cordoned": cordoned,
+    }
 
 
 def restore(a: dict[str, Any], config: Any, context: Mapping[str, Any]) -> dict[str, Any]:

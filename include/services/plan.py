@@ -42,7 +42,7 @@ from include.services.model import (
     RegistrationSettings,
     ZoneRecord,
 )
-from include.services.naming import ServiceName, cluster_name, global_name, name_problem
+from include.services.naming import ServiceName, cluster_name, global_name, name_problem, parse_rr
 from include.services.ownership import NameState, ZoneIndex
 
 
@@ -211,6 +211,54 @@ def plan_withdrawal(
     return plan_registrations(
         scoped, records, {cluster: ClusterView(cluster, MODE_GONE, reason="decommissioned")}
     )
+
+
+def plan_out_of_service(
+    settings: RegistrationSettings, records: Iterable[ZoneRecord], not_serving: Mapping[str, str]
+) -> ServicePlan:
+    """The writes that disable, in global names, the records of the clusters in ``not_serving``
+    (``{cluster: reason}``) and leave every other record of the zone as it is.
+
+    The fast path of a zone evacuation (``zone_failover``): no cluster is read, the clusters' own names
+    stay, and a global name whose every record would be off keeps answering (fail-open), exactly as a
+    full ``register_services`` run would plan it, so the next full run plans nothing more for them.
+    """
+    scoped = replace(settings, complete=False)
+    views = {c: ClusterView(c, MODE_KEPT, False, reason) for c, reason in not_serving.items()}
+    return plan_registrations(scoped, records, views)
+
+
+def hold_back_enables(plan: ServicePlan, left_service: Iterable[str]) -> tuple[ServicePlan, list[str]]:
+    """``plan`` without the writes that would make a global name answer with a cluster in
+    ``left_service``: the clusters that went out of service after the plan was made (a zone evacuated
+    while the run was reading), whose records the evacuation has just disabled.
+
+    Held back per global name: a record added for such a cluster (and the writes on that new record),
+    and an ``Enable`` of its record. Everything else is sent. Returns the plan and one line per write
+    held back (the next run, started by the evacuation, plans them from the new zone states).
+    """
+    gone = set(left_service)
+    if not gone:
+        return plan, []
+    held: list[str] = []
+    names: list[NamePlan] = []
+    for name in plan.names:
+        parsed = parse_rr(name.rr)
+        if parsed is None or not parsed.is_global:
+            names.append(name)
+            continue
+        kept: list[RecordChange] = []
+        new_values = {c.value for c in name.changes if c.action == ADD and c.cluster in gone}
+        for change in name.changes:
+            on_new = change.record_id is None and change.value in new_values and change.action != SET_WEIGHTED
+            enabling = change.action == SET_STATUS and change.status == "Enable" and change.cluster in gone
+            if on_new or enabling:
+                held.append(f"{change.describe(plan.domain)} ({change.cluster} is no longer serving)")
+            else:
+                kept.append(change)
+        if kept:
+            names.append(NamePlan(name.rr, name.source, tuple(kept)))
+    return replace(plan, names=tuple(names)), held
 
 
 class _DesiredBuilder:

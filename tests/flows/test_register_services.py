@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -91,8 +91,9 @@ THROTTLE_RETRY = RetryOptions(
 )
 
 
-def reconcile(**params: Any) -> dict[str, Any]:
-    """One run: the tasks in the DAG's order, XComs passed as the scheduler would."""
+def reconcile(before_apply: Callable[[], None] | None = None, **params: Any) -> dict[str, Any]:
+    """One run: the tasks in the DAG's order, XComs passed as the scheduler would; ``before_apply``
+    is called between the plan and the apply step (what happens elsewhere while a run is underway)."""
     dag = load_dag("register_services")
     ctx = flow_context(dag, "select_clusters", params)
     clusters = steps.select_clusters.function(**ctx)
@@ -112,6 +113,8 @@ def reconcile(**params: Any) -> dict[str, Any]:
     show = context("show_plan")
     if not steps.show_plan.function(planned, **show):
         return {"plan": planned, "dry_run": True}
+    if before_apply is not None:
+        before_apply()
     applied = steps.apply.function(planned, **context("apply"))
     report = steps.report.function(planned, applied, **context("report"))
     return {"plan": planned, "applied": applied, "report": report}
@@ -285,6 +288,48 @@ def test_a_failed_zone_disables_its_cluster_and_recovery_restores_it(fleet: dict
     assert dns_writes(sandbox, since) == ["SetDomainRecordStatus"]
     assert answers(sandbox, fqdn("web.shop.global"), 40) == {east: 10, west: 30}
     registry.set_zone_state(ZONE[WEST], "healthy")
+
+
+def test_an_evacuation_disables_at_once_and_a_run_planned_before_it_does_not_undo_it(
+    fleet: dict[str, Any],
+) -> None:
+    sandbox, registry = fleet["sandbox"], fleet["registry"]
+    east, west = export(EAST, "web"), export(WEST, "web", weight=30)
+    reconcile()
+    zone = ZONE[WEST]
+
+    def evacuate() -> None:
+        registry.start_or_extend_evacuation(zone, source="manual", reason="test evacuation", expires_in_s=600)
+
+    try:
+        # the fast path of zone_failover: one read of the zone, one write, no cluster read
+        evacuate()
+        since = mark(sandbox)
+        done = steps.disable_out_of_service()
+        assert done == {"disabled": [f"{fqdn('web.shop.global')} A {west}"], "failures": []}
+        calls = [(c["product"], c["action"]) for c in calls_since(sandbox, since)]
+        assert calls == [("alidns", "DescribeDomainRecords"), ("alidns", "SetDomainRecordStatus")]
+        assert set(answers(sandbox, fqdn("web.shop.global"), 10)) == {east}
+        assert resolve(sandbox, fqdn("web.shop.west")) == [west]
+        # again: nothing more to do
+        since = mark(sandbox)
+        assert steps.disable_out_of_service()["disabled"] == []
+        assert dns_writes(sandbox, since) == []
+        # a run that planned while the zone was back (west to be enabled again) and applies after the
+        # zone was evacuated once more holds the enable back
+        registry.end_evacuation(zone, source="manual")
+        since = mark(sandbox)
+        run = reconcile(before_apply=evacuate)
+        assert [c["action"] for c in run["plan"]["plan"]["names"][0]["changes"]] == ["SetDomainRecordStatus"]
+        assert len(run["applied"]["held_back"]) == 1 and west in run["applied"]["held_back"][0]
+        assert dns_writes(sandbox, since) == []
+        status = {r["Value"]: r["Status"] for r in zone_records(sandbox) if r["RR"] == "web.shop.global"}
+        assert status == {east: "ENABLE", west: "DISABLE"}
+    finally:
+        if registry.active_evacuation(zone) is not None:
+            registry.end_evacuation(zone, source="manual")
+    reconcile()
+    assert answers(sandbox, fqdn("web.shop.global"), 40) == {east: 10, west: 30}
 
 
 def test_foreign_records_stay_byte_identical_and_other_names_register(fleet: dict[str, Any]) -> None:

@@ -344,3 +344,86 @@ def test_plan_round_trips_through_json() -> None:
     first = plan(FakeZone(), TWO)
     assert ServicePlan.from_json(first.to_json()) == first
     assert first.writes_ttl and len(first.summary()) == len(first.changes)
+
+
+THREE = fleet(
+    view("c1", svc("c1", IP1)),
+    view("c2", svc("c2", IP2, weight=30)),
+    view("c3", svc("c3", IP3), svc("c3", IP3, name="api")),
+)
+
+
+def global_states(zone: FakeZone) -> dict[str, dict[str, bool]]:
+    return {rr: {r.value: r.enabled for r in zone.at(rr)} for rr in ("web.shop.global", "api.shop.global")}
+
+
+@pytest.mark.parametrize(
+    ("not_serving", "expected"),
+    [
+        # one cluster out: only its record in the shared name goes off
+        (
+            {"c1": "z1 evacuated"},
+            {"web.shop.global": {IP1: False, IP2: True, IP3: True}, "api.shop.global": {IP3: True}},
+        ),
+        # c3 alone serves api: it keeps answering (fail-open), web loses c3
+        (
+            {"c3": "z3 evacuated"},
+            {"web.shop.global": {IP1: True, IP2: True, IP3: False}, "api.shop.global": {IP3: True}},
+        ),
+        # every cluster of web out: fail-open, nothing is disabled there
+        (
+            {"c1": "x", "c2": "x", "c3": "x"},
+            {"web.shop.global": {IP1: True, IP2: True, IP3: True}, "api.shop.global": {IP3: True}},
+        ),
+        # nobody out: nothing to write
+        ({}, {"web.shop.global": {IP1: True, IP2: True, IP3: True}, "api.shop.global": {IP3: True}}),
+    ],
+)
+def test_out_of_service_disables_only_their_global_records(
+    not_serving: dict[str, str], expected: dict[str, dict[str, bool]]
+) -> None:
+    from include.services.plan import plan_out_of_service
+
+    zone = FakeZone()
+    converge(zone, THREE)
+    before = {r.record_id: r for r in zone.listing()}
+    fast = plan_out_of_service(SETTINGS, zone.listing(), not_serving)
+    assert {c.action for c in fast.changes} <= {SET_STATUS}
+    assert all(c.status == "Disable" and c.cluster in not_serving for c in fast.changes)
+    zone.apply(fast)
+    assert global_states(zone) == expected
+    # the clusters' own names and every other record are untouched
+    after = {r.record_id: r for r in zone.listing()}
+    assert set(after) == set(before)
+    assert [r for r in after.values() if not r.rr.endswith("global") and r != before[r.record_id]] == []
+    # the next full run, seeing the same health, plans nothing more for them
+    full = fleet(*(replace(v, serving=v.name not in not_serving) for v in THREE.values()))
+    assert plan(zone, full).changes == []
+
+
+def test_a_plan_made_before_an_evacuation_does_not_turn_its_records_back_on() -> None:
+    from include.services.plan import hold_back_enables, plan_out_of_service
+
+    zone = FakeZone()
+    converge(zone, fleet(view("c1", svc("c1", IP1)), view("c2", svc("c2", IP2))))
+    zone.apply(plan_out_of_service(SETTINGS, zone.listing(), {"c2": "evacuated"}))
+    assert global_states(zone)["web.shop.global"] == {IP1: True, IP2: False}
+    # a run reads the zone: c2 has recovered and c3 exports web for the first time ...
+    stale = plan(
+        zone, fleet(view("c1", svc("c1", IP1)), view("c2", svc("c2", IP2)), view("c3", svc("c3", IP3)))
+    )
+    assert {(c.action, c.cluster) for c in stale.changes if c.rr == "web.shop.global"} >= {
+        (SET_STATUS, "c2"),
+        (ADD, "c3"),
+    }
+    # ... then the zone of c2 and c3 is evacuated, and the fast path disables what it can
+    zone.apply(plan_out_of_service(SETTINGS, zone.listing(), {"c2": "evacuated", "c3": "evacuated"}))
+    held_plan, held = hold_back_enables(stale, {"c2", "c3"})
+    assert len(held) == 3 and all("no longer serving" in line for line in held)  # enable c2; add + weight c3
+    zone.apply(held_plan)
+    shared = global_states(zone)["web.shop.global"]
+    assert shared == {IP1: True, IP2: False}
+    # the clusters' own names are still written
+    assert [r.value for r in zone.at("web.shop.c3")] == [IP3]
+    # nothing held back when no cluster left service
+    assert hold_back_enables(stale, set()) == (stale, [])
