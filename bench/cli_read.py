@@ -115,7 +115,13 @@ def measure(argv: list[str], env: dict[str, str], runs: int = RUNS) -> dict[str,
     _, first = timed(argv, env)  # warm-up: the OS file cache, the server's first request
     if first.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed ({first.returncode}): {first.stderr.strip()[-500:]}")
-    times = sorted(timed(argv, env)[0] for _ in range(runs))
+    times = []
+    for _ in range(runs):
+        elapsed, out = timed(argv, env)
+        if out.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv)} failed ({out.returncode}): {out.stderr[-300:]}")
+        times.append(elapsed)
+    times.sort()
     return {
         "median": statistics.median(times),
         "p90": times[min(len(times) - 1, round(0.9 * (len(times) - 1)))],
