@@ -19,9 +19,10 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+from airflow.triggers.base import TriggerEvent
 
 from operators.defaults import ALIBABA_CLOUD_CONN_ID, YUNFLEET_DB_CONN_ID
+from operators.triggers.polling import FleetPollingTrigger
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class PendingPodsTracker:
                 self.fired_at.pop(cluster, None)
 
 
-class UnschedulablePodsTrigger(BaseEventTrigger):
+class UnschedulablePodsTrigger(FleetPollingTrigger):
     """Fire when pods of a ready, registered cluster turn unschedulable (``PodScheduled=False``,
     reason ``Unschedulable``).
 
@@ -75,6 +76,8 @@ class UnschedulablePodsTrigger(BaseEventTrigger):
     :param request_timeout: seconds one cluster's pod list may take (a slow cluster never holds the others
         for longer).
     """
+
+    own_fields = ("cooldown",)
 
     def __init__(
         self,
@@ -85,24 +88,13 @@ class UnschedulablePodsTrigger(BaseEventTrigger):
         alibaba_cloud_conn_id: str = ALIBABA_CLOUD_CONN_ID,
         yunfleet_db_conn_id: str = YUNFLEET_DB_CONN_ID,
     ) -> None:
-        super().__init__()
-        self.poll_interval = float(poll_interval)
-        self.cooldown = float(cooldown)
-        self.request_timeout = float(request_timeout)
-        self.alibaba_cloud_conn_id = alibaba_cloud_conn_id
-        self.yunfleet_db_conn_id = yunfleet_db_conn_id
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "poll_interval": self.poll_interval,
-                "cooldown": self.cooldown,
-                "request_timeout": self.request_timeout,
-                "alibaba_cloud_conn_id": self.alibaba_cloud_conn_id,
-                "yunfleet_db_conn_id": self.yunfleet_db_conn_id,
-            },
+        super().__init__(
+            poll_interval=poll_interval,
+            request_timeout=request_timeout,
+            alibaba_cloud_conn_id=alibaba_cloud_conn_id,
+            yunfleet_db_conn_id=yunfleet_db_conn_id,
         )
+        self.cooldown = float(cooldown)
 
     # the reads (each called in a worker thread) -----------------------------------------------
 

@@ -22,9 +22,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow.triggers.base import BaseEventTrigger, TriggerEvent
+from airflow.triggers.base import TriggerEvent
 
 from operators.defaults import ALIBABA_CLOUD_CONN_ID, YUNFLEET_DB_CONN_ID
+from operators.triggers.polling import FleetPollingTrigger
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,15 @@ log = logging.getLogger(__name__)
 SETTINGS_REFRESH_S = 10.0
 
 
-class ZoneHealthTrigger(BaseEventTrigger):
+class ZoneHealthTrigger(FleetPollingTrigger):
     """Probe the fleet's zones every ``poll_interval`` seconds; fire on transitions, expiries, alerts.
 
     :param poll_interval: seconds between probe rounds (zone health's ``probe_interval_s``, 5).
     :param refire_after: seconds before the same expiry or alert fires again.
     :param request_timeout: seconds one read may take (a slow API never holds a round for longer).
     """
+
+    own_fields = ("refire_after",)
 
     def __init__(
         self,
@@ -49,24 +52,13 @@ class ZoneHealthTrigger(BaseEventTrigger):
         alibaba_cloud_conn_id: str = ALIBABA_CLOUD_CONN_ID,
         yunfleet_db_conn_id: str = YUNFLEET_DB_CONN_ID,
     ) -> None:
-        super().__init__()
-        self.poll_interval = float(poll_interval)
-        self.refire_after = float(refire_after)
-        self.request_timeout = float(request_timeout)
-        self.alibaba_cloud_conn_id = alibaba_cloud_conn_id
-        self.yunfleet_db_conn_id = yunfleet_db_conn_id
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "poll_interval": self.poll_interval,
-                "refire_after": self.refire_after,
-                "request_timeout": self.request_timeout,
-                "alibaba_cloud_conn_id": self.alibaba_cloud_conn_id,
-                "yunfleet_db_conn_id": self.yunfleet_db_conn_id,
-            },
+        super().__init__(
+            poll_interval=poll_interval,
+            request_timeout=request_timeout,
+            alibaba_cloud_conn_id=alibaba_cloud_conn_id,
+            yunfleet_db_conn_id=yunfleet_db_conn_id,
         )
+        self.refire_after = float(refire_after)
 
     def prober(self) -> Any:
         from operators.zone_probe import FleetProber

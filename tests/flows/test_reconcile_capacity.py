@@ -29,7 +29,7 @@ from include.registry import create_registry_engine, migrate
 from operators.utils.audit import AuditContext
 from tests.fixtures.building_blocks import alibaba_conn_json
 from tests.fixtures.flows import flow_context, load_dag
-from tests.fixtures.provisioning import is_mutating
+from tests.fixtures.provisioning import all_calls, is_mutating
 
 CLUSTER = "cap"
 H, I = "cn-hangzhou-h", "cn-hangzhou-i"  # noqa: E741 (the zones' letters)
@@ -168,17 +168,6 @@ def mark(sandbox: Any) -> int:
     return int(sandbox.calls()["next"])
 
 
-def calls_since(sandbox: Any, since: int) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    cursor = since
-    while True:
-        page = sandbox.calls(cursor)
-        found += page["calls"]
-        if not page["calls"] or page["next"] == cursor:
-            return found
-        cursor = page["next"]
-
-
 def policy() -> Any:
     from kubernetes import client
 
@@ -278,8 +267,8 @@ def test_a_converged_cluster_plans_nothing_and_makes_no_mutating_call(fleet: dic
     result = reconcile()
     assert [i["cluster"] for i in result["plan"]] == [CLUSTER]
     assert actions(result) == []
-    assert [c for c in calls_since(sandbox, since) if is_mutating(c)] == []
-    reads = {c["action"] for c in calls_since(sandbox, since) if c["product"] == "ecs"}
+    assert [c for c in all_calls(sandbox, since) if is_mutating(c)] == []
+    reads = {c["action"] for c in all_calls(sandbox, since) if c["product"] == "ecs"}
     assert reads == {"DescribeInstances"}
 
 
@@ -297,7 +286,7 @@ def test_an_unmanaged_node_changes_nothing_and_does_not_stop_the_loop(fleet: dic
         assert item["plan"]["unmanaged_nodes"] and stranger in item["plan"]["unmanaged_nodes"]
         assert actions(result) == []
         assert result["verified"]["clusters"][CLUSTER]["removed"] == 0
-        assert [c for c in calls_since(sandbox, since) if is_mutating(c)] == []
+        assert [c for c in all_calls(sandbox, since) if is_mutating(c)] == []
         node = next(n for n in kube().list_nodes() if n.name == stranger)
         assert node.ready and not node.unschedulable and node.node_pool in (None, "")
         # the loop goes on around it: demand on web still scales web (a dry run shows it, changes nothing)
@@ -325,7 +314,7 @@ def test_a_dry_run_shows_its_plan_and_changes_nothing(fleet: dict[str, Any]) -> 
     scale = [a for a in planned if a["kind"] == "scale_deployment"]
     # HPA rule: 1 pod at 6000m of a 900m request is 667 %, target 50 %: wants 14, scale-up limit 1 + 4 = 5
     assert [(a["target"], a["previous"], a["replicas"]) for a in scale] == [("default/web", 1, 5)]
-    assert [c for c in calls_since(sandbox, since) if is_mutating(c)] == []
+    assert [c for c in all_calls(sandbox, since) if is_mutating(c)] == []
     rows = fleet["audit"].list(since_id=first_row)
     assert len(rows) == len(planned) and {r.outcome for r in rows} == {"dry_run"}
     assert kube().get_deployment("default", "web").spec.replicas == 1
@@ -357,9 +346,7 @@ def test_demand_up_scales_replicas_and_adds_balanced_nodes_with_fresh_tokens(fle
         for s in core.list_namespaced_secret("kube-system").items
         if s.metadata.name.startswith("bootstrap-token-")
     ]
-    launches = [
-        c for c in calls_since(sandbox, since) if c["action"] == "RunInstances" and c["status"] == 200
-    ]
+    launches = [c for c in all_calls(sandbox, since) if c["action"] == "RunInstances" and c["status"] == 200]
     assert len(tokens) == len(launches) >= 1
     # every RunInstances carried its own ClientToken
     assert len({c["params"].get("ClientToken") for c in launches}) == len(launches)
@@ -385,7 +372,7 @@ def test_pinned_pods_get_a_node_in_their_zone_falling_back_to_the_next_type(flee
     deploy("cache", 2, "1500m", node_selector={"topology.kubernetes.io/zone": H})
     since = mark(sandbox)
     result = reconcile()
-    calls = calls_since(sandbox, since)
+    calls = all_calls(sandbox, since)
     launches = [c for c in calls if c["action"] == "RunInstances"]
     refused = [c for c in launches if c["error_code"] == "OperationDenied.NoStock"]
     assert [c["params"]["ZoneId"] for c in refused] == [H]
@@ -403,7 +390,7 @@ def test_pinned_pods_get_a_node_in_their_zone_falling_back_to_the_next_type(flee
     kube().apps_v1_client.patch_namespaced_deployment_scale("cache", "default", {"spec": {"replicas": 4}})
     since = mark(sandbox)
     reconcile()
-    again = [c for c in calls_since(sandbox, since) if c["action"] == "RunInstances"]
+    again = [c for c in all_calls(sandbox, since) if c["action"] == "RunInstances"]
     assert all((c["params"]["ZoneId"], c["params"]["InstanceType"]) != (H, "ecs.g7.large") for c in again)
     wait_running("cache", 4)
     sandbox.set_zone(H, stock={"ecs.g7.large": 100})
@@ -418,7 +405,7 @@ def test_a_failed_zone_gets_no_new_node(fleet: dict[str, Any]) -> None:
         deploy("batch", 3, "1500m")
         since = mark(sandbox)
         reconcile()
-        launches = [c for c in calls_since(sandbox, since) if c["action"] == "RunInstances"]
+        launches = [c for c in all_calls(sandbox, since) if c["action"] == "RunInstances"]
         assert launches and {c["params"]["ZoneId"] for c in launches} == {H}
     finally:
         registry.set_zone_state(I, "healthy", scope=CLUSTER)
@@ -480,7 +467,7 @@ def test_demand_down_shrinks_back_balanced_and_never_below_min(fleet: dict[str, 
     counts = zone_counts()
     assert counts[H] >= 1 and counts[I] >= 1, counts
     assert max(counts.values()) - min(counts.values()) <= 1, counts
-    calls = calls_since(sandbox, since)
+    calls = all_calls(sandbox, since)
     deletes = [c for c in calls if c["action"] == "DeleteInstances"]
     cordons = [
         c
@@ -503,7 +490,7 @@ def test_a_gate_failure_changes_nothing(fleet: dict[str, Any], monkeypatch: pyte
     since = mark(sandbox)
     with pytest.raises(AirflowFailException, match="failed its gate, nothing was changed"):
         reconcile()
-    assert [c for c in calls_since(sandbox, since) if is_mutating(c)] == []
+    assert [c for c in all_calls(sandbox, since) if is_mutating(c)] == []
     sandbox.set_workload(CLUSTER, "default", "web", 0)
 
 
@@ -511,7 +498,7 @@ def test_unknown_clusters_are_refused_before_any_call(fleet: dict[str, Any]) -> 
     since = mark(fleet["sandbox"])
     with pytest.raises(AirflowFailException, match="not registered or not ready: ghost"):
         reconcile(clusters=["ghost"])
-    assert calls_since(fleet["sandbox"], since) == []
+    assert all_calls(fleet["sandbox"], since) == []
 
 
 #: issue 11 "faults during apply converge without duplicates": 30 % 503 on RunInstances, 25 % throttling
@@ -540,7 +527,7 @@ def test_faults_during_apply_converge_without_duplicate_instances(fleet: dict[st
         results = converge(runs=5)
     finally:
         sandbox.clear_faults()
-    calls = calls_since(sandbox, since)
+    calls = all_calls(sandbox, since)
     launches = [c for c in calls if c["action"] == "RunInstances"]
     assert 503 in [c["status"] for c in launches], "no RunInstances fault fired; the test proves nothing"
     assert 429 in [c["status"] for c in calls if c["product"] == "k8s"], "no Kubernetes call was throttled"

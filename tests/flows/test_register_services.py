@@ -30,7 +30,7 @@ from include.audit import AuditStore
 from include.registry import create_registry_engine, migrate
 from tests.fixtures.building_blocks import alibaba_conn_json
 from tests.fixtures.flows import flow_context, load_dag
-from tests.fixtures.provisioning import READ_PREFIXES, resolve
+from tests.fixtures.provisioning import READ_PREFIXES, all_calls, resolve
 
 DOMAIN = "fleet.example.com"
 EAST, WEST = "east", "west"
@@ -166,21 +166,10 @@ def mark(sandbox: Any) -> int:
     return int(sandbox.calls()["next"])
 
 
-def calls_since(sandbox: Any, since: int) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    cursor = since
-    while True:
-        page = sandbox.calls(cursor)
-        found += page["calls"]
-        if not page["calls"] or page["next"] == cursor:
-            return found
-        cursor = page["next"]
-
-
 def dns_writes(sandbox: Any, since: int) -> list[str]:
     return [
         c["action"]
-        for c in calls_since(sandbox, since)
+        for c in all_calls(sandbox, since)
         if c["product"] == "alidns" and not str(c["action"]).startswith(READ_PREFIXES)
     ]
 
@@ -307,7 +296,7 @@ def test_an_evacuation_disables_at_once_and_a_run_planned_before_it_does_not_und
         since = mark(sandbox)
         done = steps.disable_out_of_service()
         assert done == {"disabled": [f"{fqdn('web.shop.global')} A {west}"], "failures": []}
-        calls = [(c["product"], c["action"]) for c in calls_since(sandbox, since)]
+        calls = [(c["product"], c["action"]) for c in all_calls(sandbox, since)]
         assert calls == [("alidns", "DescribeDomainRecords"), ("alidns", "SetDomainRecordStatus")]
         assert set(answers(sandbox, fqdn("web.shop.global"), 10)) == {east}
         assert resolve(sandbox, fqdn("web.shop.west")) == [west]
@@ -397,7 +386,7 @@ def test_converged_run_over_1200_records_reads_pages_and_clusters_only(fleet: di
     assert total > 1200
     since = mark(sandbox)
     result = reconcile()
-    calls = calls_since(sandbox, since)
+    calls = all_calls(sandbox, since)
     assert result["plan"]["records"] == total and result["applied"]["sent"] == 0
     assert dns_writes(sandbox, since) == []
     dns_reads = Counter(c["action"] for c in calls if c["product"] == "alidns")
@@ -419,7 +408,7 @@ def test_throttling_faults_still_converge(fleet: dict[str, Any]) -> None:
     try:
         since = mark(sandbox)
         result = reconcile()
-        refused = [c for c in calls_since(sandbox, since) if c.get("error_code")]
+        refused = [c for c in all_calls(sandbox, since) if c.get("error_code")]
     finally:
         sandbox.clear_faults()
     assert refused, "the faults were not injected"
@@ -445,7 +434,7 @@ def test_a_ttl_below_the_edition_minimum_fails_before_any_write(fleet: dict[str,
             "AIRFLOW_CONN_ALIBABA_CLOUD_DEFAULT", alibaba_conn_json(sandbox, fleet_id="test")
         )
     assert dns_writes(sandbox, since) == []
-    actions = [c["action"] for c in calls_since(sandbox, since) if c["product"] == "alidns"]
+    actions = [c["action"] for c in all_calls(sandbox, since) if c["product"] == "alidns"]
     assert actions[-1] == "DescribeDomainInfo"
 
 
@@ -454,7 +443,7 @@ def test_unknown_clusters_are_refused_before_any_call(fleet: dict[str, Any]) -> 
     since = mark(sandbox)
     with pytest.raises(AirflowFailException, match=r"clusters not in the fleet registry: nowhere"):
         reconcile(clusters=["nowhere"])
-    assert calls_since(sandbox, since) == []
+    assert all_calls(sandbox, since) == []
 
 
 def test_decommission_withdraws_the_cluster_names(fleet: dict[str, Any]) -> None:
