@@ -13,7 +13,10 @@ recovering    failed (the zone is still evacuated: no new evacuation)  healthy a
                                                                        ``stable_window_s``, else stays
 ============  =======================================================  ==============================
 
-An ``unknown`` probe (no target in the zone) changes nothing. Entering ``failed`` from healthy or
+An ``unknown`` probe (no target in the zone) changes nothing, and so does a probe taken less than
+half a ``probe_interval_s`` after the last one counted: the watcher and the scheduled run both probe,
+and two probes seconds apart must not count as two of the ``fail_after`` (or ``recover_after``) in a
+row. Entering ``failed`` from healthy or
 suspect starts an evacuation; entering ``healthy`` from failed or recovering starts the restore; no
 other transition moves traffic. So one bad probe never moves traffic, and a zone flapping faster than
 ``stable_window_s`` is evacuated at most once and restored once, after it stops flapping.
@@ -60,6 +63,7 @@ class ZoneMachineState:
     :ivar good_since: time of the first probe of the current good streak (``None`` in a bad streak).
     :ivar changed_at: when ``state`` was entered (``None``: never changed since first seen).
     :ivar reason: the reason of the latest counted probe.
+    :ivar probed_at: the time of the latest counted probe (``None``: none yet).
     """
 
     state: StateName = "healthy"
@@ -68,6 +72,7 @@ class ZoneMachineState:
     good_since: datetime | None = None
     changed_at: datetime | None = None
     reason: str = ""
+    probed_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.state not in MACHINE_STATES:
@@ -84,6 +89,7 @@ class ZoneMachineState:
             "good_since": _iso(self.good_since),
             "changed_at": _iso(self.changed_at),
             "reason": self.reason,
+            "probed_at": _iso(self.probed_at),
         }
 
     @classmethod
@@ -96,6 +102,7 @@ class ZoneMachineState:
             good_since=_time(data.get("good_since")),
             changed_at=_time(data.get("changed_at")),
             reason=str(data.get("reason", "")),
+            probed_at=_time(data.get("probed_at")),
         )
 
 
@@ -161,6 +168,8 @@ def advance(
         raise ValueError("the probe time must be timezone-aware (UTC)")
     if verdict == "unknown":
         return MachineStep(state, None)
+    if state.probed_at is not None and (at - state.probed_at).total_seconds() < settings.probe_interval_s / 2:
+        return MachineStep(state, None)  # a second prober's probe of the same moment: not counted
     current = state.state
     new: StateName
     if verdict == "bad":
@@ -187,6 +196,7 @@ def advance(
         good_since=good_since,
         changed_at=at if changed else state.changed_at,
         reason=reason or state.reason,
+        probed_at=at,
     )
     transition = Transition(zone_id, current, new, at, reason) if changed else None
     return MachineStep(after, transition)

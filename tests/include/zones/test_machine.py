@@ -266,3 +266,30 @@ def test_state_round_trips_through_the_registry_detail() -> None:
         ZoneMachineState("degraded")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="timezone-aware"):
         advance(Z, state, "good", at=datetime(2026, 12, 1))
+
+
+@pytest.mark.parametrize(
+    ("probes", "failed_at"),
+    [
+        ([0, 5, 10], 10),  # the watcher alone
+        ([0, 1, 5, 6, 10], 10),  # the scheduled run a second after each watcher probe: not counted
+        ([0, 2.4, 5, 7.4, 10], 10),  # just under half an interval after: not counted
+        ([0, 2.5, 5, 7.5, 10], 5),  # half an interval apart: each counts
+        ([0, 5, 4, 10], 10),  # a probe older than the last one counted changes nothing
+    ],
+)
+def test_probes_closer_than_half_an_interval_count_once(probes: list[float], failed_at: float) -> None:
+    state, fails = ZoneMachineState(), []
+    for t in probes:
+        step = advance(Z, state, "bad", at=at(t), reason=f"probe at {t}", settings=S)
+        state = step.state
+        if step.transition is not None and step.transition.to_state == "failed":
+            fails.append(t)
+    assert fails == [failed_at]
+    assert state.probed_at == at(10)  # the last probe, 10 s, counted in every case
+
+
+def test_the_last_counted_probe_survives_the_registry() -> None:
+    state = advance(Z, ZoneMachineState(), "bad", at=at(3), settings=S).state
+    assert ZoneMachineState.from_detail(state.to_detail()) == state
+    assert ZoneMachineState.from_detail({"state": "suspect"}).probed_at is None
