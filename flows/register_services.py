@@ -10,7 +10,7 @@ lock: ``max_active_runs=1`` serialises the runs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import task
@@ -43,9 +43,10 @@ def settings_of(context: Mapping[str, Any], *, complete: bool = True) -> Any:
 SCOPE_KEY = "scope"
 
 
-def registry_scope(requested: list[str]) -> RunScope:
+def registry_scope(requested: list[str], also_failed: Iterable[str] = ()) -> RunScope:
     """How a run sees every registered cluster now (:func:`include.services.scope.run_scope`), from the
-    registry's clusters, zone states and active evacuations; no cloud call.
+    registry's clusters, zone states and active evacuations; no cloud call. ``also_failed``: zones
+    taken as failed too (what an evacuation would do, for a dry run).
 
     :raises ValueError: a requested cluster is not registered.
     """
@@ -63,6 +64,7 @@ def registry_scope(requested: list[str]) -> RunScope:
     fleet_states = {z.zone_id: z.state for z in registry.list_zone_states()}
     # an evacuated zone (zone failover, automatic or by hand) serves nothing until it is restored
     fleet_states.update({e.zone_id: "failed" for e in registry.evacuations(active_only=True)})
+    fleet_states.update({zone: "failed" for zone in also_failed})
     cluster_states = {
         c.name: {z.zone_id: z.state for z in registry.list_zone_states(scope=c.name)} for c in registered
     }
@@ -291,45 +293,61 @@ def withdraw_cluster(cluster: str, domain: str) -> list[str]:
     return [c.target(domain) for c in result.changes if c.action == "DeleteDomainRecord"]
 
 
-def disable_out_of_service() -> dict[str, Any]:
-    """Disable, in the global names, the records of every cluster that is not serving now (for
-    ``zone_failover``: DNS stops answering with an evacuated zone's clusters without waiting for the
-    next ``register_services`` run); every other record stays as it is. No cluster is read: one read
-    of the zone, then only the writes, name by name, through the same planner and gate.
+def out_of_service_plan(also_failed: Iterable[str] = ()) -> tuple[Any, str | None]:
+    """The writes that disable, in the global names, the records of every cluster that is not serving
+    (with ``also_failed`` zones taken as failed), leaving every other record as it is: one read of the
+    zone, no cluster read, ``register_services``' own planner and gate.
 
-    Returns ``{"disabled": [...], "failures": [...], "skipped": reason}`` (``skipped`` when the fleet
-    has no DNS zone configured or no cluster is out of service). Never raises for a cloud error: a
-    name that fails is listed, and the ``register_services`` run the evacuation starts tries again.
+    Returns ``(plan, None)``, or ``(None, reason)`` when there is nothing to plan (no DNS zone
+    configured, every cluster serving).
+
+    :raises CloudError: the zone could not be read.
+    :raises ValueError: the plan failed its gate (the message lists the failures).
     """
-    from include.errors import CloudError
     from include.services.model import MODE_GONE, RegistrationSettings
     from include.services.plan import plan_out_of_service
     from include.services.quality import check_gate
 
     settings = RegistrationSettings.from_extra(hooks.cloud_extra(), complete=False)
     if settings.errors():
-        return {"disabled": [], "failures": [], "skipped": "; ".join(settings.errors())}
-    views = registry_scope([]).views
+        return None, "; ".join(settings.errors())
+    views = registry_scope([], also_failed).views
     not_serving = {
         n: v.reason or "not serving" for n, v in views.items() if not v.serving and v.mode != MODE_GONE
     }
     if not not_serving:
-        return {"disabled": [], "failures": [], "skipped": "every cluster is serving"}
-    dns = hooks.dns()
-    try:
-        records = dns.list_zone(settings.domain)
-    except CloudError as exc:
-        return {"disabled": [], "failures": [f"{settings.domain}: {exc}"]}
+        return None, "every cluster is serving"
+    records = hooks.dns().list_zone(settings.domain)
     result = plan_out_of_service(settings, records, not_serving)
     report = check_gate(result, records, domain=settings.domain, owner=settings.owner, min_ttl=1)
     if not report.success:
-        return {"disabled": [], "failures": ["the plan failed its gate: " + " | ".join(report.failures)]}
+        raise ValueError("the plan failed its gate: " + " | ".join(report.failures))
+    return result, None
+
+
+def disable_out_of_service() -> dict[str, Any]:
+    """Send :func:`out_of_service_plan` (for ``zone_failover``: DNS stops answering with an evacuated
+    zone's clusters without waiting for the next ``register_services`` run).
+
+    Returns ``{"disabled": [...], "failures": [...]}`` (and ``skipped``: why nothing was planned).
+    Never raises for a cloud error or a failed gate: it is listed in ``failures``, and the
+    ``register_services`` run the evacuation starts tries again.
+    """
+    from include.errors import CloudError
+
+    try:
+        result, skipped = out_of_service_plan()
+    except (CloudError, ValueError) as exc:
+        return {"disabled": [], "failures": [str(exc)]}
+    if result is None:
+        return {"disabled": [], "failures": [], "skipped": skipped}
+    dns = hooks.dns()
     failures = []
     for name in result.names:
-        _, failure = dns.apply_name_plan(settings.domain, name)
+        _, failure = dns.apply_name_plan(result.domain, name)
         if failure:
             failures.append(failure)
-    disabled = [c.target(settings.domain) for c in result.changes if c.status == "Disable"]
+    disabled = [c.target(result.domain) for c in result.changes if c.status == "Disable"]
     return {"disabled": disabled, "failures": failures}
 
 

@@ -33,7 +33,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from flows import hooks, run
 from flows.defaults import ZONES
-from flows.register_services import disable_out_of_service
+from flows.register_services import disable_out_of_service, out_of_service_plan
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +189,7 @@ def decide(**context: Any) -> list[dict[str, Any]]:
 def dry_run(a: dict[str, Any], config: Any) -> dict[str, Any]:
     """The weight changes the action would make now (the first step of a restore) and the nodes it would
     cordon or uncordon, in the log and as ``dry_run`` audit rows; nothing is changed."""
+    from include.errors import CloudError
     from include.zones.weights import plan_evacuation, plan_restore
 
     zone = a["zone"]
@@ -207,6 +208,21 @@ def dry_run(a: dict[str, Any], config: Any) -> dict[str, Any]:
         weights = plan_restore(zone, reads.load_balancers, current.saved_weights, step=0, settings=config)
     nodes = cordonable(reads, zone)
     verb = "CordonNode" if a["action"] == "evacuate" else "UncordonNode"
+    dns_changes: list[Any] = []
+    dns_line = ""
+    if a["action"] == "evacuate":
+        try:
+            dns_plan, _ = out_of_service_plan(also_failed=[zone])
+        except (CloudError, ValueError) as exc:
+            dns_line = f"; global DNS not planned ({str(exc)[:200]})"
+        else:
+            if dns_plan is not None:
+                domain = dns_plan.domain
+                dns_changes = [
+                    run.PlannedAction("alidns", c.action, c.target(domain), c.request(domain), c.cluster)
+                    for c in dns_plan.changes
+                ]
+            dns_line = f"; {len(dns_changes)} global DNS record(s) to disable"
     planned = [
         run.PlannedAction(
             "slb",
@@ -217,10 +233,12 @@ def dry_run(a: dict[str, Any], config: Any) -> dict[str, Any]:
         )
         for call in weights.calls
     ]
+    planned += dns_changes
     planned += [run.PlannedAction("k8s", verb, n, {"node": n, "zone": zone}, c) for c, n in nodes]
     line = (
         f"{a['action']} {zone} ({a['source']}): {weights.servers} backend weight(s) in {len(weights.calls)} "
-        f"SetBackendServers call(s) (~{weights.minutes:.0f} min of quota); {verb} on {len(nodes)} node(s)"
+        f"SetBackendServers call(s) (~{weights.minutes:.0f} min of quota){dns_line}; {verb} on "
+        f"{len(nodes)} node(s)"
     )
     log.info("dry run: %s", line)
     run.record_dry_run("", planned)

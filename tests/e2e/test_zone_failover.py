@@ -234,6 +234,8 @@ def test_bad_manual_requests_and_a_dry_run_change_nothing(platform: Any, zf: dic
         "dry_run",
         "OPS-ZF-1",
     ) in rows
+    # svc-west serves only from the zone: its record in the global name would be disabled
+    assert ("SetDomainRecordStatus", "dry_run", "OPS-ZF-1") in rows
     assert {o for _, o, _ in rows} == {"dry_run"}
     assert registry_rows(platform, "SELECT count(*) FROM zone_evacuations", ())[0][0] == 0
 
