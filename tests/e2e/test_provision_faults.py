@@ -147,7 +147,7 @@ def _add_records(sandbox: Any, records: list[tuple[str, str, str]]) -> list[str]
     """Add ``(rr, type, value)`` records to the sandbox zone through the Alidns SDK; their record ids."""
     from alibabacloud_alidns20150109 import models as dns_models
 
-    client = sandbox.dns_client()
+    client = sandbox.bulk_dns_client()
     ids = []
     for rr, record_type, value in records:
         request = dns_models.AddDomainRecordRequest(
@@ -160,7 +160,7 @@ def _add_records(sandbox: Any, records: list[tuple[str, str, str]]) -> list[str]
 def _delete_records(sandbox: Any, record_ids: list[str]) -> None:
     from alibabacloud_alidns20150109 import models as dns_models
 
-    client = sandbox.dns_client()
+    client = sandbox.bulk_dns_client()
     for record_id in record_ids:
         client.delete_domain_record(dns_models.DeleteDomainRecordRequest(record_id=record_id))
 

@@ -22,7 +22,6 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 from alibabacloud_alidns20150109 import models as dns_models
 from cryptography.fernet import Fernet
-from darabonba.policy.retry import RetryOptions
 from kubernetes.client.exceptions import ApiException
 
 from flows import register_services as steps
@@ -74,21 +73,6 @@ def fleet(sandbox: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[di
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-
-#: the SDK's own retries, for bulk test data sent faster than the sandbox's default rate limit
-THROTTLE_RETRY = RetryOptions(
-    {
-        "retryable": True,
-        "retryCondition": [
-            {
-                "maxAttempts": 20,
-                "errorCode": ["Throttling.User", "Throttling"],
-                "backoff": {"policy": "ExponentialWithEqualJitter", "period": 50, "cap": 1000},
-            }
-        ],
-        "noRetryCondition": [],
-    }
-)
 
 
 def reconcile(before_apply: Callable[[], None] | None = None, **params: Any) -> dict[str, Any]:
@@ -370,7 +354,7 @@ def test_a_record_deleted_by_hand_is_recreated_with_one_write(fleet: dict[str, A
 
 def test_converged_run_over_1200_records_reads_pages_and_clusters_only(fleet: dict[str, Any]) -> None:
     sandbox = fleet["sandbox"]
-    client = sandbox.dns_client(retry_options=THROTTLE_RETRY)  # the sandbox's 200/s limit
+    client = sandbox.bulk_dns_client()  # the sandbox's 200/s limit
 
     def add(i: int) -> None:
         client.add_domain_record(

@@ -7,28 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from alibabacloud_alidns20150109 import models as dns_models
-from darabonba.policy.retry import RetryOptions
 
 from include.services.changes import ADD, DELETE, SET_STATUS, SET_WEIGHT, SET_WEIGHTED, UPDATE, RecordChange
 from operators.hooks.dns import DnsHook
 from tests.fixtures.building_blocks import FAST_RETRY, SANDBOX_DOMAIN, mutating_calls
 
 D = SANDBOX_DOMAIN
-
-#: the SDK's own retries, for bulk test data sent faster than the sandbox's default rate limit
-THROTTLE_RETRY = RetryOptions(
-    {
-        "retryable": True,
-        "retryCondition": [
-            {
-                "maxAttempts": 20,
-                "errorCode": ["Throttling.User", "Throttling"],
-                "backoff": {"policy": "ExponentialWithEqualJitter", "period": 50, "cap": 1000},
-            }
-        ],
-        "noRetryCondition": [],
-    }
-)
 
 
 def hook(audit_store: Any, task_context: Any) -> DnsHook:
@@ -42,7 +26,7 @@ def _reads(sandbox: Any, since: int, action: str) -> int:
 def test_list_zone_pages_at_500_and_reads_weighting(
     cloud_env: Any, audit_store: Any, task_context: Any
 ) -> None:
-    client = cloud_env.dns_client(retry_options=THROTTLE_RETRY)  # the sandbox's 200/s limit
+    client = cloud_env.bulk_dns_client()  # the sandbox's 200/s limit
 
     def add(i: int) -> None:
         client.add_domain_record(
