@@ -329,26 +329,34 @@ def disable_out_of_service() -> dict[str, Any]:
     """Send :func:`out_of_service_plan` (for ``zone_failover``: DNS stops answering with an evacuated
     zone's clusters without waiting for the next ``register_services`` run).
 
-    Returns ``{"disabled": [...], "failures": [...]}`` (and ``skipped``: why nothing was planned).
-    Never raises for a cloud error or a failed gate: it is listed in ``failures``, and the
-    ``register_services`` run the evacuation starts tries again.
+    Returns ``{"disabled": [...], "enabled": [...], "failures": [...]}`` (``enabled``: records a
+    global name keeps answering with because every cluster serving it is out, fail-open), and
+    ``skipped``: why nothing was planned. Never raises: the evacuation it is part of has already
+    moved the SLB weights and must go on, so any error (the zone, the registry, a connection, the
+    gate) is listed in ``failures``, and the ``register_services`` run the evacuation starts tries
+    again.
     """
-    from include.errors import CloudError
-
+    failures: list[str] = []
+    sent: list[Any] = []
     try:
         result, skipped = out_of_service_plan()
-    except (CloudError, ValueError) as exc:
-        return {"disabled": [], "failures": [str(exc)]}
-    if result is None:
-        return {"disabled": [], "failures": [], "skipped": skipped}
-    dns = hooks.dns()
-    failures = []
-    for name in result.names:
-        _, failure = dns.apply_name_plan(result.domain, name)
-        if failure:
-            failures.append(failure)
-    disabled = [c.target(result.domain) for c in result.changes if c.status == "Disable"]
-    return {"disabled": disabled, "failures": failures}
+        if result is None:
+            return {"disabled": [], "enabled": [], "failures": [], "skipped": skipped}
+        dns = hooks.dns()
+        for name in result.names:
+            count, failure = dns.apply_name_plan(result.domain, name)
+            sent += name.changes[:count]
+            if failure:
+                failures.append(failure)
+    except Exception as exc:  # never fails the evacuation; the follow-up run tries again
+        failures.append(f"{type(exc).__name__}: {str(exc)[:300]}")
+        result = None
+    domain = result.domain if result is not None else ""
+    return {
+        "disabled": [c.target(domain) for c in sent if c.status == "Disable"],
+        "enabled": [c.target(domain) for c in sent if c.status == "Enable"],
+        "failures": failures,
+    }
 
 
 LIFECYCLE = run.Lifecycle(done_task="report", success_state=None, apply_tasks=APPLY_TASKS, lock_task=None)

@@ -222,7 +222,12 @@ def dry_run(a: dict[str, Any], config: Any) -> dict[str, Any]:
                     run.PlannedAction("alidns", c.action, c.target(domain), c.request(domain), c.cluster)
                     for c in dns_plan.changes
                 ]
-            dns_line = f"; {len(dns_changes)} global DNS record(s) to disable"
+                disables = sum(1 for c in dns_plan.changes if c.status == "Disable")
+                dns_line = f"; {disables} global DNS record(s) to disable"
+                if len(dns_plan.changes) > disables:
+                    dns_line += f", {len(dns_plan.changes) - disables} to enable (fail-open)"
+            else:
+                dns_line = "; no global DNS record to disable"
     planned = [
         run.PlannedAction(
             "slb",
@@ -394,6 +399,10 @@ def evacuate(a: dict[str, Any], config: Any, context: Mapping[str, Any]) -> dict
     dns = disable_out_of_service()
     for failure in dns["failures"]:
         log.error("DNS: %s (register_services, started by this run's report, tries again)", failure)
+    if dns.get("skipped"):
+        log.info("DNS: nothing to disable (%s)", dns["skipped"])
+    for record in dns["enabled"]:
+        log.warning("DNS: %s keeps answering: every cluster serving its name is out (fail-open)", record)
     cordoned = []
     for cluster, node in cordonable(reads, zone):
         if hooks.kube(cluster).cordon_marked(node, CORDONED_BY, f"zone-failover:{zone}"):

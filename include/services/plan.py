@@ -216,26 +216,36 @@ def plan_withdrawal(
 def plan_out_of_service(
     settings: RegistrationSettings, records: Iterable[ZoneRecord], not_serving: Mapping[str, str]
 ) -> ServicePlan:
-    """The writes that disable, in global names, the records of the clusters in ``not_serving``
+    """The status writes that disable, in global names, the records of the clusters in ``not_serving``
     (``{cluster: reason}``) and leave every other record of the zone as it is.
 
     The fast path of a zone evacuation (``zone_failover``): no cluster is read, the clusters' own names
-    stay, and a global name whose every record would be off keeps answering (fail-open), exactly as a
-    full ``register_services`` run would plan it, so the next full run plans nothing more for them.
+    stay, and a global name whose every record would be off keeps answering (fail-open: its records
+    are enabled), exactly as a full ``register_services`` run would plan it, so the next full run plans
+    no other status for them. Only ``SetDomainRecordStatus`` writes are kept: a TTL or ownership fix
+    the full planner would add waits for that run, so it can never stand in front of a disable.
     """
     scoped = replace(settings, complete=False)
     views = {c: ClusterView(c, MODE_KEPT, False, reason) for c, reason in not_serving.items()}
-    return plan_registrations(scoped, records, views)
+    full = plan_registrations(scoped, records, views)
+    names = []
+    for name in full.names:
+        statuses = tuple(c for c in name.changes if c.action == SET_STATUS)
+        if statuses:
+            names.append(NamePlan(name.rr, name.source, statuses))
+    return replace(full, names=tuple(names))
 
 
 def hold_back_enables(plan: ServicePlan, left_service: Iterable[str]) -> tuple[ServicePlan, list[str]]:
-    """``plan`` without the writes that would make a global name answer with a cluster in
+    """``plan`` without the global names whose writes could make them answer with a cluster in
     ``left_service``: the clusters that went out of service after the plan was made (a zone evacuated
     while the run was reading), whose records the evacuation has just disabled.
 
-    Held back per global name: a record added for such a cluster (and the writes on that new record),
-    and an ``Enable`` of its record. Everything else is sent. Returns the plan and one line per write
-    held back (the next run, started by the evacuation, plans them from the new zone states).
+    A global name is held back whole when any of its writes touches such a cluster other than by
+    disabling or deleting its record (an enable, an add, a value update, a weight): sending only part
+    of a name's plan could leave it with no enabled record, or stop at a weight write the disabled
+    record refuses. Every other name is sent. Returns the plan and one line per name held back (the
+    run the evacuation started plans them again from the new zone states).
     """
     gone = set(left_service)
     if not gone:
@@ -244,20 +254,22 @@ def hold_back_enables(plan: ServicePlan, left_service: Iterable[str]) -> tuple[S
     names: list[NamePlan] = []
     for name in plan.names:
         parsed = parse_rr(name.rr)
-        if parsed is None or not parsed.is_global:
+        touching = sorted(
+            {
+                str(c.cluster)
+                for c in name.changes
+                if c.cluster in gone
+                and c.action != DELETE
+                and not (c.action == SET_STATUS and c.status == "Disable")
+            }
+        )
+        if parsed is not None and parsed.is_global and touching:
+            held.append(
+                f"{name.rr}.{plan.domain}: {len(name.changes)} write(s) held back "
+                f"({', '.join(touching)} no longer serving)"
+            )
+        else:
             names.append(name)
-            continue
-        kept: list[RecordChange] = []
-        new_values = {c.value for c in name.changes if c.action == ADD and c.cluster in gone}
-        for change in name.changes:
-            on_new = change.record_id is None and change.value in new_values and change.action != SET_WEIGHTED
-            enabling = change.action == SET_STATUS and change.status == "Enable" and change.cluster in gone
-            if on_new or enabling:
-                held.append(f"{change.describe(plan.domain)} ({change.cluster} is no longer serving)")
-            else:
-                kept.append(change)
-        if kept:
-            names.append(NamePlan(name.rr, name.source, tuple(kept)))
     return replace(plan, names=tuple(names)), held
 
 

@@ -279,7 +279,7 @@ def test_an_evacuation_disables_at_once_and_a_run_planned_before_it_does_not_und
         evacuate()
         since = mark(sandbox)
         done = steps.disable_out_of_service()
-        assert done == {"disabled": [f"{fqdn('web.shop.global')} A {west}"], "failures": []}
+        assert done == {"disabled": [f"{fqdn('web.shop.global')} A {west}"], "enabled": [], "failures": []}
         calls = [(c["product"], c["action"]) for c in all_calls(sandbox, since)]
         assert calls == [("alidns", "DescribeDomainRecords"), ("alidns", "SetDomainRecordStatus")]
         assert set(answers(sandbox, fqdn("web.shop.global"), 10)) == {east}
@@ -294,7 +294,9 @@ def test_an_evacuation_disables_at_once_and_a_run_planned_before_it_does_not_und
         since = mark(sandbox)
         run = reconcile(before_apply=evacuate)
         assert [c["action"] for c in run["plan"]["plan"]["names"][0]["changes"]] == ["SetDomainRecordStatus"]
-        assert len(run["applied"]["held_back"]) == 1 and west in run["applied"]["held_back"][0]
+        assert run["applied"]["held_back"] == [
+            f"{fqdn('web.shop.global')}: 1 write(s) held back ({WEST} no longer serving)"
+        ]
         assert dns_writes(sandbox, since) == []
         status = {r["Value"]: r["Status"] for r in zone_records(sandbox) if r["RR"] == "web.shop.global"}
         assert status == {east: "ENABLE", west: "DISABLE"}
@@ -303,6 +305,18 @@ def test_an_evacuation_disables_at_once_and_a_run_planned_before_it_does_not_und
             registry.end_evacuation(zone, source="manual")
     reconcile()
     assert answers(sandbox, fqdn("web.shop.global"), 40) == {east: 10, west: 30}
+
+
+def test_the_fast_path_never_raises(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreachable(*_: Any, **__: Any) -> Any:
+        raise OSError("registry unreachable")
+
+    monkeypatch.setattr(steps, "out_of_service_plan", unreachable)
+    assert steps.disable_out_of_service() == {
+        "disabled": [],
+        "enabled": [],
+        "failures": ["OSError: registry unreachable"],
+    }
 
 
 def test_foreign_records_stay_byte_identical_and_other_names_register(fleet: dict[str, Any]) -> None:

@@ -13,7 +13,16 @@ from typing import Any
 import pytest
 
 from include.fleet.contract import ownership_value
-from include.services.changes import ADD, DELETE, SET_STATUS, SET_WEIGHT, SET_WEIGHTED, UPDATE
+from include.services.changes import (
+    ADD,
+    DELETE,
+    SET_STATUS,
+    SET_WEIGHT,
+    SET_WEIGHTED,
+    UPDATE,
+    NamePlan,
+    RecordChange,
+)
 from include.services.model import (
     MODE_GONE,
     MODE_KEPT,
@@ -419,7 +428,7 @@ def test_a_plan_made_before_an_evacuation_does_not_turn_its_records_back_on() ->
     # ... then the zone of c2 and c3 is evacuated, and the fast path disables what it can
     zone.apply(plan_out_of_service(SETTINGS, zone.listing(), {"c2": "evacuated", "c3": "evacuated"}))
     held_plan, held = hold_back_enables(stale, {"c2", "c3"})
-    assert len(held) == 3 and all("no longer serving" in line for line in held)  # enable c2; add + weight c3
+    assert held == ["web.shop.global.fleet.example.com: 3 write(s) held back (c2, c3 no longer serving)"]
     zone.apply(held_plan)
     shared = global_states(zone)["web.shop.global"]
     assert shared == {IP1: True, IP2: False}
@@ -427,3 +436,71 @@ def test_a_plan_made_before_an_evacuation_does_not_turn_its_records_back_on() ->
     assert [r.value for r in zone.at("web.shop.c3")] == [IP3]
     # nothing held back when no cluster left service
     assert hold_back_enables(stale, set()) == (stale, [])
+
+
+def g(action: str, value: str, **kw: Any) -> RecordChange:
+    """A write on ``web.shop.global``."""
+    return RecordChange(action, "web.shop.global", value=value, **kw)
+
+
+def _global_plan(*changes: RecordChange) -> ServicePlan:
+    return ServicePlan(
+        domain=DOMAIN, ttl=60, policy="sync", names=(NamePlan("web.shop.global", "global/shop/web", changes),)
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "held"),
+    [
+        (
+            RecordChange(
+                SET_STATUS, "web.shop.global", value=IP1, record_id="1", status="Enable", cluster="c1"
+            ),
+            True,
+        ),
+        (g(ADD, IP1, ttl=60, cluster="c1"), True),
+        (g(UPDATE, IP1, ttl=60, record_id="1", cluster="c1"), True),
+        (
+            g(SET_WEIGHT, IP1, record_id="1", weight=30, cluster="c1"),
+            True,
+        ),
+        (
+            RecordChange(
+                SET_STATUS, "web.shop.global", value=IP1, record_id="1", status="Disable", cluster="c1"
+            ),
+            False,
+        ),
+        (g(DELETE, IP1, record_id="1", cluster="c1"), False),
+        (
+            RecordChange(
+                SET_STATUS, "web.shop.global", value=IP2, record_id="2", status="Enable", cluster="c2"
+            ),
+            False,
+        ),
+    ],
+)
+def test_a_global_name_is_held_back_whole_when_a_write_would_serve_a_cluster_that_left(
+    change: RecordChange, held: bool
+) -> None:
+    from include.services.plan import hold_back_enables
+
+    # with it, a disable of another cluster: sending only that half could leave no enabled record
+    other = RecordChange(
+        SET_STATUS, "web.shop.global", value=IP3, record_id="3", status="Disable", cluster="c3"
+    )
+    stale = _global_plan(change, other)
+    sent, lines = hold_back_enables(stale, {"c1"})
+    assert (sent.names == ()) is held
+    assert len(lines) == int(held)
+    # a cluster's own name is never held back
+    own = replace(stale, names=(NamePlan("web.shop.c1", "c1/shop/web", (change,)),))
+    assert hold_back_enables(own, {"c1"}) == (own, [])
+
+
+def test_the_fast_path_writes_only_statuses_even_when_ttls_drifted() -> None:
+    from include.services.plan import plan_out_of_service
+
+    zone = FakeZone()
+    converge(zone, THREE)
+    fast = plan_out_of_service(replace(SETTINGS, ttl=30), zone.listing(), {"c1": "z1 evacuated"})
+    assert [(c.action, c.status, c.cluster) for c in fast.changes] == [(SET_STATUS, "Disable", "c1")]
