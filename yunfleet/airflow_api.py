@@ -202,6 +202,27 @@ class AirflowApi:
             self.client.configuration.access_token = self._token
         return self._token
 
+    #: tries of an idempotent call answered with a server error (5xx), and the first pause between
+    #: them in seconds (doubled each time): Airflow answers 500 "Database error" while its metadata
+    #: database is busy
+    idempotent_tries: int = 4
+    retry_pause_s: float = 0.5
+
+    def call_idempotent(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """:meth:`call` for a read or a write that may be sent twice (a PATCH to a given value):
+        a server error (5xx) is tried again up to ``idempotent_tries`` times in all, 0.5, 1, 2 s apart.
+        """
+        pause = self.retry_pause_s
+        for attempt in range(1, self.idempotent_tries + 1):
+            try:
+                return self.call(fn, *args, **kwargs)
+            except ApiError as exc:
+                if exc.status_code < 500 or attempt == self.idempotent_tries:
+                    raise
+            time.sleep(pause)
+            pause *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def call(self, fn: Callable[..., T], *args: Any, auth: bool = True, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)`` of a generated API class, with the token, timeout and error mapping.
 
@@ -234,10 +255,13 @@ class AirflowApi:
     # -- DAGs and runs -----------------------------------------------------------------------------
 
     def get_dag(self, dag_id: str) -> DAGResponse:
-        return self.call(DAGApi(self.client).get_dag, dag_id)
+        return self.call_idempotent(DAGApi(self.client).get_dag, dag_id)
 
     def set_paused(self, dag_id: str, paused: bool) -> None:
-        self.call(DAGApi(self.client).patch_dag, dag_id, DAGPatchBody(is_paused=paused), ["is_paused"])
+        """Pause or unpause ``dag_id`` (idempotent: a server error is tried again)."""
+        self.call_idempotent(
+            DAGApi(self.client).patch_dag, dag_id, DAGPatchBody(is_paused=paused), ["is_paused"]
+        )
 
     def wait_for_dag(self, dag_id: str, *, timeout_s: float = 120.0, poll_s: float = 1.0) -> DAGResponse:
         """Wait until the DAG processor has registered ``dag_id``; fail early on its import error.

@@ -224,3 +224,21 @@ def test_explain_shows_the_failed_try_log_with_level_and_exception(api, fake_air
 )
 def test_one_line(detail, expected):
     assert one_line(detail) == expected
+
+
+def test_an_idempotent_call_rides_out_a_busy_database_and_then_gives_up(api, fake_airflow):
+    api.retry_pause_s = 0.01
+    fake_airflow.database_errors = 3
+    api.set_paused("provision_cluster", True)
+    assert fake_airflow.dags["provision_cluster"]["is_paused"] is True
+    assert len(fake_airflow.calls("PATCH", "/dags/provision_cluster")) == 4
+    fake_airflow.database_errors = 4
+    with pytest.raises(ApiError) as caught:
+        api.get_dag("provision_cluster")
+    assert caught.value.status_code == 500 and "Database error" in str(caught.value)
+    # a trigger is not idempotent without a run id: one try, the error as it came
+    fake_airflow.database_errors = 1
+    with pytest.raises(ApiError) as once:
+        api.trigger("provision_cluster", conf={})
+    assert once.value.status_code == 500
+    assert len(fake_airflow.calls("POST", "/dagRuns")) == 1
