@@ -9,7 +9,7 @@ plan and writes ``dry_run`` audit rows):
 - **evacuate**: capacity guard (:func:`include.zones.guards.capacity_guard`), the evacuation record
   stored with the weights before it (:mod:`include.registry.zone_state`), then ``SetBackendServers``
   to weight 0 for the zone's backends on every fleet load balancer, API-server load balancers first,
-  at most 20 servers per call (:func:`include.zones.weights.plan_evacuation`), then the zone's nodes
+  at most 20 servers per call (:func:`include.zones.weights.plan_evacuation`), then the
   global DNS records of the clusters that no longer serve disabled at once
   (:func:`flows.register_services.disable_out_of_service`), then the zone's nodes cordoned (annotated,
   so that only those are uncordoned later); capacity reconciliation follows the record.
